@@ -1,0 +1,1 @@
+"""Plain data: NHS number, patient, consent, identity and errors. No Qt, no I/O."""

@@ -1,0 +1,5 @@
+import sys
+
+from consent_desktop.sandbox.cli import main
+
+sys.exit(main())

@@ -1,0 +1,181 @@
+"""HTTPS servers for the sandbox, on loopback.
+
+The standard library's threading HTTP server is used on purpose (not a web framework): a faithful stand-in
+must be able to misbehave at the socket level (drop a connection after committing, refuse a TLS handshake),
+which frameworks hide. Spine's endpoint requires a client certificate from the sandbox's TLS CA; the
+identity listener (CIS sign-in, and the browser-facing CIS2 pages) does not.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from cryptography import x509
+
+log = logging.getLogger(__name__)
+MAX_REQUEST = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    client_certificate: x509.Certificate | None
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/xml; charset=UTF-8"
+    headers: dict[str, str] = field(default_factory=dict)
+    drop_connection: bool = False  # close the socket without writing anything
+    delay: float = 0.0  # seconds to wait before answering (or dropping)
+
+
+Handler = Callable[[Request], Response]
+
+
+class Router:
+    def __init__(self) -> None:
+        self._routes: dict[tuple[str, str], Handler] = {}
+        self._prefixes: list[tuple[str, str, Handler]] = []
+
+    def add(self, method: str, path: str, handler: Handler) -> None:
+        self._routes[(method, path)] = handler
+
+    def add_prefix(self, method: str, prefix: str, handler: Handler) -> None:
+        self._prefixes.append((method, prefix, handler))
+
+    def find(self, method: str, path: str) -> Handler | None:
+        handler = self._routes.get((method, path))
+        if handler is not None:
+            return handler
+        return next((h for m, p, h in self._prefixes if m == method and path.startswith(p)), None)
+
+
+class _TlsServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(
+        self, address: tuple[str, int], context: ssl.SSLContext, router: Router, refuse_handshake: Callable[[], bool]
+    ) -> None:
+        self.context = context
+        self.router = router
+        self.refuse_handshake = refuse_handshake
+        super().__init__(address, _RequestHandler)
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        sock, address = super().get_request()
+        # The handshake runs in the handler's thread, so one slow client never blocks accept().
+        tls = self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return tls, address
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the client reuses one connection
+    server: _TlsServer
+
+    def setup(self) -> None:
+        super().setup()
+        tls = self.connection
+        assert isinstance(tls, ssl.SSLSocket)
+        tls.settimeout(30)
+        tls.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # headers and body are separate writes
+        if self.server.refuse_handshake():
+            tls.close()
+            raise ConnectionAbortedError("handshake refused by fault")
+        tls.do_handshake()
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ssl.SSLError, ConnectionError, TimeoutError, OSError) as exc:
+            log.debug("connection ended: %s", type(exc).__name__)
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_REQUEST:
+            self.send_error(413)
+            return
+        body = self.rfile.read(length) if length else b""
+        url = urlsplit(self.path)
+        der = self.connection.getpeercert(binary_form=True)
+        request = Request(
+            method=self.command,
+            path=url.path,
+            query=parse_qs(url.query),
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            client_certificate=x509.load_der_x509_certificate(der) if der else None,
+        )
+        handler = self.server.router.find(self.command, url.path)
+        response = handler(request) if handler else Response(404, b"not found", "text/plain")
+        if response.delay:
+            threading.Event().wait(response.delay)
+        if response.drop_connection:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    do_GET = _serve  # noqa: N815 - the standard library names these
+    do_POST = _serve  # noqa: N815
+
+
+@dataclass
+class Listener:
+    server: _TlsServer
+    thread: threading.Thread
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def server_context(cert: Path, key: Path, client_ca: Path | None) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(cert), str(key))
+    if client_ca is not None:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(str(client_ca))
+    return context
+
+
+def start(
+    host: str, port: int, context: ssl.SSLContext, router: Router, refuse_handshake: Callable[[], bool] = lambda: False
+) -> Listener:
+    server = _TlsServer((host, port), context, router, refuse_handshake)
+    thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{server.server_address[1]}", daemon=True)
+    thread.start()
+    return Listener(server, thread)

@@ -1,0 +1,115 @@
+"""Start and stop a sandbox in this process: for ``consent-desktop-sandbox serve``, training mode and tests."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import tomli_w
+
+from consent_desktop.sandbox import http, patients
+from consent_desktop.sandbox.acs_service import AcsService
+from consent_desktop.sandbox.datadir import CLIENT_ASID, SPINE_ASID, SandboxData
+from consent_desktop.sandbox.spine_endpoint import PATH, Operation, SpineEndpoint
+from consent_desktop.sandbox.store import Store
+
+log = logging.getLogger(__name__)
+HOST = "127.0.0.1"
+
+
+class Sandbox:
+    def __init__(self, data_dir: Path, *, port: int = 0, identity_port: int = 0) -> None:
+        self.data = SandboxData(data_dir)
+        self._ports = (port, identity_port)
+        self._listeners: list[http.Listener] = []
+        self.store: Store | None = None
+
+    def start(self) -> Sandbox:
+        self.data.root.mkdir(parents=True, exist_ok=True)
+        self.data.ensure_pki()
+        store = self.store = Store(self.data.database)
+        store.seed_once([(nhs, f, p) for nhs, items in patients.INITIAL_CONSENT.items() for f, p in items])
+
+        spine = SpineEndpoint(store)
+        acs = AcsService(store)
+        spine.register(
+            "GET_RESOURCE_PERMISSIONS_INUK01",
+            Operation("get", lambda incoming, faults: acs.get(incoming, other_patient="other-patient" in faults)),
+        )
+        spine.register("SET_RESOURCE_PERMISSIONS_INUK01", Operation("set", lambda incoming, _faults: acs.set(incoming)))
+        spine_router = http.Router()
+        spine_router.add("POST", PATH, spine)
+
+        identity_router = http.Router()
+
+        def refuse_tls() -> bool:
+            return any(f.name == "tls-refuse" for f in store.take_faults("all"))
+
+        spine_context = http.server_context(self.data.pem("server"), self.data.key("server"), self.data.pem("tls-ca"))
+        identity_context = http.server_context(self.data.pem("server"), self.data.key("server"), None)
+        self._listeners = [
+            http.start(HOST, self._ports[0], spine_context, spine_router, refuse_tls),
+            http.start(HOST, self._ports[1], identity_context, identity_router),
+        ]
+        self._write_client_config()
+        self.data.state_file.write_text(
+            json.dumps({"pid": os.getpid(), "spine_port": self.spine_port, "identity_port": self.identity_port})
+        )
+        return self
+
+    @property
+    def spine_port(self) -> int:
+        return self._listeners[0].port
+
+    @property
+    def identity_port(self) -> int:
+        return self._listeners[1].port
+
+    @property
+    def spine_url(self) -> str:
+        return f"https://{HOST}:{self.spine_port}/"
+
+    @property
+    def identity_url(self) -> str:
+        return f"https://{HOST}:{self.identity_port}/"
+
+    def client_settings(self) -> dict[str, dict[str, object]]:
+        """The complete client configuration for this sandbox (paths relative to the data folder)."""
+        endpoint = f"https://{HOST}:{self.spine_port}{PATH}"
+        return {
+            "spine": {
+                "acs_url": endpoint,
+                "pds_url": endpoint,
+                "acs_asid": SPINE_ASID,
+                "pds_asid": SPINE_ASID,
+                "local_asid": CLIENT_ASID,
+                "connect_timeout": 5.0,
+                "read_timeout": 10.0,
+            },
+            "tls": {"ca_bundle": "pki/tls-ca.pem", "client_cert": "pki/client.pem", "client_key": "pki/client.key"},
+            "auth": {"card_ca_bundle": "pki/card-ca.pem", "allow_virtual_readers": True},
+            "app": {"training_mode": True},
+        }
+
+    def _write_client_config(self) -> None:
+        header = (
+            "# Written by consent-desktop-sandbox: a client configuration for this sandbox. Regenerated on start.\n"
+        )
+        self.data.client_config.write_text(header + tomli_w.dumps(self.client_settings()))
+
+    def stop(self) -> None:
+        for listener in self._listeners:
+            listener.stop()
+        self._listeners = []
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        self.data.state_file.unlink(missing_ok=True)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

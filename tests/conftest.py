@@ -1,0 +1,62 @@
+"""Shared fixtures: a running sandbox over real HTTPS with client certificates, and clients configured for it."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt: no display in CI
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from consent_desktop.config import Settings, TomlFileSource, load_settings
+from consent_desktop.domain.identity import RoleProfile, SpineIdentity
+from consent_desktop.sandbox.runtime import Sandbox
+from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
+from consent_desktop.spine.transport import SpineTransport
+
+RECEPTIONIST_ROLE = RoleProfile(
+    role_profile_id="555254240100",
+    org_code="A12345",
+    org_name="Riverside Surgery",
+    job_role_code="S8000:G8000:R8000",
+    job_role_name="Clinical Practitioner",
+    activities=frozenset({"B0020"}),
+)
+TEST_IDENTITY = SpineIdentity(user_id="555000000001", user_name="Test User", role=RECEPTIONIST_ROLE)
+
+
+class ActiveGate:
+    """A session that is always active: for tests of the Spine layer alone (the session has its own tests)."""
+
+    def __init__(self, identity: SpineIdentity = TEST_IDENTITY) -> None:
+        self.identity = identity
+
+    def require_active(self) -> SpineIdentity:
+        return self.identity
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    with Sandbox(tmp_path / "sandbox") as running:
+        yield running
+
+
+@pytest.fixture
+def sandbox_settings(sandbox: Sandbox) -> Settings:
+    return load_settings([TomlFileSource(sandbox.data.client_config, "sandbox client.toml")])
+
+
+@pytest.fixture
+def transport(sandbox_settings: Settings) -> Iterator[SpineTransport]:
+    transport = SpineTransport(sandbox_settings.spine, sandbox_settings.tls)
+    yield transport
+    transport.close()
+
+
+@pytest.fixture
+def acs(sandbox_settings: Settings, transport: SpineTransport) -> AcsClient:
+    spine = sandbox_settings.spine
+    return AcsClient(transport, AcsEndpoint(spine.acs_url, spine.acs_asid, spine.local_asid), ActiveGate(), backoff=0.01)
