@@ -13,7 +13,7 @@ TRAINING_PIN = "123456"  # every software card's passcode; shown on the sign-in 
 
 
 @dataclass(frozen=True)
-class TestUser:
+class SandboxUser:
     user_id: str
     name: str
     roles: tuple[RoleProfile, ...]
@@ -28,12 +28,12 @@ def _role(profile: str, org: str, org_name: str, code: str, name: str, *activiti
     return RoleProfile(profile, org, org_name, code, name, frozenset(activities))
 
 
-RECEPTIONIST = TestUser(
+RECEPTIONIST = SandboxUser(
     "555000000001",
     "Alex Morgan",
     (_role("555254240101", "A81001", "Riverside Surgery", "S8001:G8001:R8001", "Receptionist", "B0020", "B0264"),),
 )
-GP = TestUser(
+GP = SandboxUser(
     "555000000002",
     "Dr Sam Patel",
     (
@@ -58,13 +58,13 @@ GP = TestUser(
         ),
     ),
 )
-ADMIN_NO_B0020 = TestUser(
+ADMIN_NO_B0020 = SandboxUser(
     "555000000003",
     "Jo Clarke",
     (_role("555254240104", "A81001", "Riverside Surgery", "S8002:G8002:R8002", "Medical Secretary", "B0264"),),
 )
-EXPIRED_CARD = TestUser("555000000004", "Chris Evans", RECEPTIONIST.roles, card="expired")
-UNTRUSTED_CARD = TestUser("555000000005", "Pat Lee", RECEPTIONIST.roles, card="untrusted")
+EXPIRED_CARD = SandboxUser("555000000004", "Chris Evans", RECEPTIONIST.roles, card="expired")
+UNTRUSTED_CARD = SandboxUser("555000000005", "Pat Lee", RECEPTIONIST.roles, card="untrusted")
 
 USERS = (RECEPTIONIST, GP, ADMIN_NO_B0020, EXPIRED_CARD, UNTRUSTED_CARD)
 BY_ID = {user.user_id: user for user in USERS}
