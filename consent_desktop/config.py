@@ -32,14 +32,32 @@ def _s(help_text: str, *, user: bool = False) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SpineSettings:
-    acs_url: str = field(default="", metadata=_s("HTTPS endpoint for ACS (get/set resource permissions)"))
-    pds_url: str = field(default="", metadata=_s("HTTPS endpoint for PDS queries"))
-    acs_asid: str = field(default="", metadata=_s("Spine's ASID for the ACS endpoint (receiver)"))
-    pds_asid: str = field(default="", metadata=_s("Spine's ASID for the PDS endpoint (receiver)"))
+    endpoint: str = field(default="", metadata=_s("Spine's synchronous HTTPS endpoint (ACS and PDS unless overridden)"))
+    acs_url: str = field(default="", metadata=_s("ACS endpoint, when it differs from spine.endpoint"))
+    pds_url: str = field(default="", metadata=_s("PDS endpoint, when it differs from spine.endpoint"))
+    spine_asid: str = field(default="", metadata=_s("Spine's ASID (receiver) for ACS and PDS unless overridden"))
+    acs_asid: str = field(default="", metadata=_s("Spine's ASID for ACS, when it differs from spine.spine_asid"))
+    pds_asid: str = field(default="", metadata=_s("Spine's ASID for PDS, when it differs from spine.spine_asid"))
     local_asid: str = field(default="", metadata=_s("This system's accredited system id (sender)"))
     connect_timeout: float = field(default=10.0, metadata=_s("Seconds to wait for a connection"))
     read_timeout: float = field(default=30.0, metadata=_s("Seconds to wait for Spine's answer"))
     get_attempts: int = field(default=3, metadata=_s("Attempts for a read that failed in a retriable way"))
+
+    @property
+    def acs_endpoint(self) -> str:
+        return self.acs_url or self.endpoint
+
+    @property
+    def pds_endpoint(self) -> str:
+        return self.pds_url or self.endpoint
+
+    @property
+    def acs_receiver_asid(self) -> str:
+        return self.acs_asid or self.spine_asid
+
+    @property
+    def pds_receiver_asid(self) -> str:
+        return self.pds_asid or self.spine_asid
 
 
 @dataclass(frozen=True)

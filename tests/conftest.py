@@ -59,4 +59,9 @@ def transport(sandbox_settings: Settings) -> Iterator[SpineTransport]:
 @pytest.fixture
 def acs(sandbox_settings: Settings, transport: SpineTransport) -> AcsClient:
     spine = sandbox_settings.spine
-    return AcsClient(transport, AcsEndpoint(spine.acs_url, spine.acs_asid, spine.local_asid), ActiveGate(), backoff=0.01)
+    return AcsClient(
+        transport,
+        AcsEndpoint(spine.acs_endpoint, spine.acs_receiver_asid, spine.local_asid),
+        ActiveGate(),
+        backoff=0.01,
+    )

@@ -80,10 +80,8 @@ class Sandbox:
         endpoint = f"https://{HOST}:{self.spine_port}{PATH}"
         return {
             "spine": {
-                "acs_url": endpoint,
-                "pds_url": endpoint,
-                "acs_asid": SPINE_ASID,
-                "pds_asid": SPINE_ASID,
+                "endpoint": endpoint,
+                "spine_asid": SPINE_ASID,
                 "local_asid": CLIENT_ASID,
                 "connect_timeout": 5.0,
                 "read_timeout": 10.0,
