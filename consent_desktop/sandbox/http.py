@@ -80,6 +80,10 @@ class _TlsServer(ThreadingHTTPServer):
         self.refuse_handshake = refuse_handshake
         super().__init__(address, _RequestHandler)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A refused handshake or a client hanging up is part of the sandbox's job, not a server error.
+        log.debug("connection from %s ended abruptly", client_address, exc_info=True)
+
     def get_request(self) -> tuple[socket.socket, object]:
         sock, address = super().get_request()
         # The handshake runs in the handler's thread, so one slow client never blocks accept().
@@ -176,6 +180,8 @@ def start(
     host: str, port: int, context: ssl.SSLContext, router: Router, refuse_handshake: Callable[[], bool] = lambda: False
 ) -> Listener:
     server = _TlsServer((host, port), context, router, refuse_handshake)
-    thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{server.server_address[1]}", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name=f"sandbox-{server.server_address[1]}", daemon=True
+    )
     thread.start()
     return Listener(server, thread)

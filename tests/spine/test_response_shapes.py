@@ -65,8 +65,11 @@ def test_get_without_the_wrapper_element() -> None:
 
 
 def test_get_failure_as_mcci_with_reasons() -> None:
-    body = wire.mcci("AE", reasons=wire.reason("400", "Invalid Request") + wire.reason("35160", "[PSIS-35160] x"),
-                     wrapper="getResourcePermissionsResponse")
+    body = wire.mcci(
+        "AE",
+        reasons=wire.reason("400", "Invalid Request") + wire.reason("35160", "[PSIS-35160] x"),
+        wrapper="getResourcePermissionsResponse",
+    )
     with pytest.raises(PatientNotFound) as raised:
         read_get(body)
     assert raised.value.code_values == ("400", "35160")
@@ -116,8 +119,10 @@ def test_set_rejected_with_reasons() -> None:
 
 
 def test_set_rejected_with_acknowledgement_detail_and_no_wrapper() -> None:
-    detail = ('<acknowledgementDetail typeCode="ER"><code codeSystem="2.16.840.1.113883.2.1.3.2.4.17.33" '
-              'code="400" displayName="Invalid Request"/></acknowledgementDetail>')
+    detail = (
+        '<acknowledgementDetail typeCode="ER"><code codeSystem="2.16.840.1.113883.2.1.3.2.4.17.33" '
+        'code="400" displayName="Invalid Request"/></acknowledgementDetail>'
+    )
     with pytest.raises(SpineRejected) as raised:
         read_set(wire.mcci("AR", details=detail, wrapper=None))
     assert raised.value.codes[0].display == "Invalid Request"
@@ -125,15 +130,23 @@ def test_set_rejected_with_acknowledgement_detail_and_no_wrapper() -> None:
 
 def test_real_spine_success_sample() -> None:
     body = (SAMPLES / "set-permissions-success.xml").read_bytes()
-    request = OutgoingMessage(Interaction("urn:nhs:names:services:lrs", "SET_RESOURCE_PERMISSIONS_INUK01"),
-                              "15EF2422-B111-4F45-96FC-0EB65D0F59B8", "15EF2422-B111-4F45-96FC-0EB65D0F59B8", b"")
+    request = OutgoingMessage(
+        Interaction("urn:nhs:names:services:lrs", "SET_RESOURCE_PERMISSIONS_INUK01"),
+        "15EF2422-B111-4F45-96FC-0EB65D0F59B8",
+        "15EF2422-B111-4F45-96FC-0EB65D0F59B8",
+        b"",
+    )
     read_set(body, request)
 
 
 def test_real_spine_invalid_nhs_number_sample() -> None:
     body = (SAMPLES / "set-permissions-invalid-nhs-number.xml").read_bytes()
-    request = OutgoingMessage(Interaction("urn:nhs:names:services:lrs", "SET_RESOURCE_PERMISSIONS_INUK01"),
-                              "example-request-GUID", "DC9F9456-F247-4D2C-A3C1-6F5BC5C79A72", b"")
+    request = OutgoingMessage(
+        Interaction("urn:nhs:names:services:lrs", "SET_RESOURCE_PERMISSIONS_INUK01"),
+        "example-request-GUID",
+        "DC9F9456-F247-4D2C-A3C1-6F5BC5C79A72",
+        b"",
+    )
     with pytest.raises(PatientNotFound) as raised:
         read_set(body, request)
     assert raised.value.code_values == ("400", "35160")

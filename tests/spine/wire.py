@@ -23,8 +23,13 @@ HEADER = """<SOAP-ENV:Header>
 </SOAP-ENV:Header>"""
 
 
-def envelope(body: str, *, action: str = "GET_RESOURCE_PERMISSIONS_RESPONSE_INUK01",
-             relates: str = REQUEST.message_id, default_hl7: bool = True) -> bytes:
+def envelope(
+    body: str,
+    *,
+    action: str = "GET_RESOURCE_PERMISSIONS_RESPONSE_INUK01",
+    relates: str = REQUEST.message_id,
+    default_hl7: bool = True,
+) -> bytes:
     default = ' xmlns="urn:hl7-org:v3"' if default_hl7 else ""
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'
@@ -58,8 +63,17 @@ def assertion(permission: str, function: str, nhs: str = "9434765919", prefix: s
     )
 
 
-def get_response(assertions: str = "", *, nhs: str = "9434765919", prefix: str = "crs:", ack_type: str = "AA",
-                 reasons: str = "", query_code: str = "OK", wrapper: bool = True, ref: str = REQUEST.hl7_id) -> bytes:
+def get_response(
+    assertions: str = "",
+    *,
+    nhs: str = "9434765919",
+    prefix: str = "crs:",
+    ack_type: str = "AA",
+    reasons: str = "",
+    query_code: str = "OK",
+    wrapper: bool = True,
+    ref: str = REQUEST.hl7_id,
+) -> bytes:
     p = prefix
     message = (
         "<GET_RESOURCE_PERMISSIONS_RESPONSE_INUK01>"
@@ -81,8 +95,15 @@ def get_response(assertions: str = "", *, nhs: str = "9434765919", prefix: str =
     return envelope(message)
 
 
-def mcci(ack_type: str, *, reasons: str = "", details: str = "", wrapper: str | None = "setResourcePermissionsResponse",
-         ref: str = REQUEST.hl7_id, relates: str = REQUEST.message_id) -> bytes:
+def mcci(
+    ack_type: str,
+    *,
+    reasons: str = "",
+    details: str = "",
+    wrapper: str | None = "setResourcePermissionsResponse",
+    ref: str = REQUEST.hl7_id,
+    relates: str = REQUEST.message_id,
+) -> bytes:
     message = (
         "<MCCI_IN010000UK13>"
         '<id root="AAAAAAAA-0000-0000-0000-000000000002"/><creationTime value="20261125104200"/>'
