@@ -75,6 +75,9 @@ class AuthSettings:
     card_ca_bundle: Path | None = field(default=None, metadata=_s("CA certificates trusted to issue smartcards"))
     lock_on_card_removal: bool = field(default=True, metadata=_s("Lock the session when the card leaves the reader"))
     allow_virtual_readers: bool = field(default=False, metadata=_s("Accept virtual card readers (training only)"))
+    softhsm2_conf: Path | None = field(
+        default=None, metadata=_s("SoftHSM2 configuration of the training-mode software card (training mode only)")
+    )
     change_consent_activities: tuple[str, ...] = field(
         default=("B0020",), metadata=_s("RBAC activity codes a role needs to change consent")
     )
