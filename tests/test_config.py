@@ -53,7 +53,11 @@ def test_later_layers_win_and_each_value_says_where_it_came_from(tmp_path: Path)
 
 def test_per_service_overrides_beat_the_shared_endpoint() -> None:
     settings = load_settings(
-        [MappingSource("test", {"spine.endpoint": "https://e", "spine.pds_url": "https://pds", "spine.spine_asid": "1"})]
+        [
+            MappingSource(
+                "test", {"spine.endpoint": "https://e", "spine.pds_url": "https://pds", "spine.spine_asid": "1"}
+            )
+        ]
     )
     assert (settings.spine.acs_endpoint, settings.spine.pds_endpoint) == ("https://e", "https://pds")
     assert settings.spine.acs_receiver_asid == "1"
@@ -69,10 +73,10 @@ def test_relative_paths_in_a_file_are_relative_to_that_file(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("text", "key", "problem"),
     [
-        ("[spine]\nread_timeout = \"soon\"\n", "spine.read_timeout", "expected a number"),
+        ('[spine]\nread_timeout = "soon"\n', "spine.read_timeout", "expected a number"),
         ("[spine]\nread_timeout = -1\n", "spine.read_timeout", "zero or more"),
-        ("[auth]\nlock_on_card_removal = \"maybe\"\n", "auth.lock_on_card_removal", "true or false"),
-        ("[spine]\nendpont = \"https://typo\"\n", "spine.endpont", "not a setting this app knows"),
+        ('[auth]\nlock_on_card_removal = "maybe"\n', "auth.lock_on_card_removal", "true or false"),
+        ('[spine]\nendpont = "https://typo"\n', "spine.endpont", "not a setting this app knows"),
         ("[auth]\nchange_consent_activities = [1, 2]\n", "auth.change_consent_activities", "list of text"),
         ("[spine]\nget_attempts = true\n", "spine.get_attempts", "whole number"),
     ],

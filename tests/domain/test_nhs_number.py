@@ -10,7 +10,14 @@ from consent_desktop.domain.nhs_number import NhsNumber, check_digit, partial_fo
 
 @pytest.mark.parametrize(
     "typed",
-    ["9434765919", "943 476 5919", "943-476-5919", " 943 476 5919 ", "943\u00a0476\u00a05919", "943\u2013476\u20135919"],
+    [
+        "9434765919",
+        "943 476 5919",
+        "943-476-5919",
+        " 943 476 5919 ",
+        "943\u00a0476\u00a05919",
+        "943\u2013476\u20135919",
+    ],
 )
 def test_accepts_what_a_receptionist_pastes(typed: str) -> None:
     number = NhsNumber.parse(typed)
@@ -29,7 +36,7 @@ def test_accepts_what_a_receptionist_pastes(typed: str) -> None:
         ("9434765918", "the last digit does not match"),
         ("94347659l9", "contains only digits"),
         ("943.476.5919", "contains only digits"),
-        ("９４３４７６５９１９", "contains only digits"),  # full-width digits are not ASCII digits
+        ("\uff19\uff14\uff13\uff14\uff17\uff16\uff15\uff19\uff11\uff19", "contains only digits"),  # full-width
         ("1000000010", "the last digit does not match"),  # check digit would be 10: never valid
     ],
 )

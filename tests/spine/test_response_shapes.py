@@ -183,7 +183,7 @@ def test_html_page_from_a_proxy() -> None:
 
 @pytest.mark.parametrize(("status", "error"), [(200, UnexpectedResponse), (502, SpineUnavailable)])
 def test_empty_body(status: int, error: type[Exception]) -> None:
-    with pytest.raises(error, match="empty|not available"):
+    with pytest.raises(error, match=r"empty|not available"):
         read_get(b"  \n", status=status)
 
 

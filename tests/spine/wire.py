@@ -41,7 +41,10 @@ def envelope(
 
 
 def ack(type_code: str, ref: str = REQUEST.hl7_id, details: str = "") -> str:
-    return f'<acknowledgement typeCode="{type_code}">{details}<messageRef><id root="{ref}"/></messageRef></acknowledgement>'
+    return (
+        f'<acknowledgement typeCode="{type_code}">{details}'
+        f'<messageRef><id root="{ref}"/></messageRef></acknowledgement>'
+    )
 
 
 def reason(code: str, display: str, qualifier: str = "ER") -> str:
