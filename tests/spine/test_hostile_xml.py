@@ -1,0 +1,129 @@
+"""Hostile or broken answers become clear errors: no entity expansion, no file read, no request elsewhere."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from consent_desktop.config import Settings
+from consent_desktop.domain.errors import UnexpectedResponse
+from consent_desktop.domain.nhs_number import NhsNumber
+from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
+from consent_desktop.spine.safe_xml import MAX_BYTES, parse_untrusted
+from consent_desktop.spine.transport import SpineTransport
+from tests.conftest import ActiveGate
+from tests.spine import wire
+
+NHS = NhsNumber.parse("9434765919")
+
+
+@pytest.fixture
+def canary_server() -> Iterator[tuple[str, list[str]]]:
+    """A plain HTTP server that records every request: an external entity must never reach it."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"LEAKED")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/dtd", hits
+    server.shutdown()
+    server.server_close()
+
+
+def refused(data: bytes) -> UnexpectedResponse:
+    started = time.monotonic()
+    with pytest.raises(UnexpectedResponse) as raised:
+        parse_untrusted(data)
+    assert time.monotonic() - started < 1.0
+    return raised.value
+
+
+def test_external_file_entity_is_never_read(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET")
+    error = refused(f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret}">]><r>&x;</r>'.encode())
+    assert "TOP SECRET" not in error.user_message + error.details
+
+
+def test_external_network_entity_makes_no_request(canary_server: tuple[str, list[str]]) -> None:
+    url, hits = canary_server
+    refused(f'<?xml version="1.0"?><!DOCTYPE r SYSTEM "{url}"><r/>'.encode())
+    refused(f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "{url}"> %p;]><r/>'.encode())
+    time.sleep(0.1)
+    assert hits == []
+
+
+def test_billion_laughs() -> None:
+    entities = '<!ENTITY l0 "ha">' + "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    refused(f'<?xml version="1.0"?><!DOCTYPE r [{entities}]><r>&l9;</r>'.encode())
+
+
+def test_quadratic_blowup() -> None:
+    big = "A" * 100_000
+    refused(f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "{big}">]><r>{"&a;" * 10_000}</r>'.encode())
+
+
+def test_entity_declarations_hidden_in_utf16() -> None:
+    text = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY a "b">]><r>&a;</r>'
+    refused(text.encode("utf-16"))
+
+
+def test_deep_nesting() -> None:
+    refused(b"<a>" * 10_000 + b"</a>" * 10_000)
+
+
+def test_oversized_document() -> None:
+    error = refused(b"<r>" + b"x" * (MAX_BYTES + 1) + b"</r>")
+    assert "larger than expected" in error.user_message
+
+
+def test_fifty_megabyte_answer_is_cut_off_quickly_and_in_bounded_memory(sandbox_settings: Settings) -> None:
+    def endless(request: httpx.Request) -> httpx.Response:
+        chunk = b"<a>" + b"x" * 65_536
+
+        def body() -> Iterator[bytes]:
+            for _ in range(50 * 1024 * 1024 // len(chunk)):
+                yield chunk
+
+        return httpx.Response(200, content=body(), headers={"Content-Type": "text/xml"})
+
+    spine = sandbox_settings.spine
+    transport = SpineTransport(spine, sandbox_settings.tls, transport=httpx.MockTransport(endless))
+    client = AcsClient(transport, AcsEndpoint(spine.acs_endpoint, "1", "2"), ActiveGate())
+    tracemalloc.start()
+    started = time.monotonic()
+    with pytest.raises(UnexpectedResponse, match="larger than expected"):
+        client.get_consent(NHS)
+    elapsed = time.monotonic() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert elapsed < 1.0
+    assert peak < 8 * MAX_BYTES
+
+
+def test_declared_huge_length_is_refused_before_reading(sandbox_settings: Settings) -> None:
+    def huge(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=wire.get_response(), headers={"Content-Length": str(50 * 1024 * 1024)})
+
+    spine = sandbox_settings.spine
+    transport = SpineTransport(spine, sandbox_settings.tls, transport=httpx.MockTransport(huge))
+    client = AcsClient(transport, AcsEndpoint(spine.acs_endpoint, "1", "2"), ActiveGate())
+    with pytest.raises(UnexpectedResponse, match="larger than expected"):
+        client.get_consent(NHS)
