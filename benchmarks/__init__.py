@@ -1,0 +1,1 @@
+"""Speed and memory figures, each reported as a ratio to a baseline measured in the same run."""
