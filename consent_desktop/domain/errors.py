@@ -192,6 +192,13 @@ class NoCard(CardError):
         super().__init__("Insert your smartcard.", details, retryable=True)
 
 
+class SeveralCards(CardError):
+    def __init__(self, details: str = "more than one card present") -> None:
+        super().__init__(
+            "More than one smartcard is inserted. Remove every card except your own.", details, retryable=True
+        )
+
+
 class CardRemoved(CardError):
     def __init__(self, details: str = "card removed") -> None:
         super().__init__("Your smartcard was removed.", details, retryable=True)
