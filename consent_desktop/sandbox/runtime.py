@@ -9,7 +9,7 @@ from pathlib import Path
 
 import tomli_w
 
-from consent_desktop.sandbox import http, patients
+from consent_desktop.sandbox import cis_service, http, patients
 from consent_desktop.sandbox.acs_service import AcsService
 from consent_desktop.sandbox.datadir import CLIENT_ASID, SPINE_ASID, SandboxData
 from consent_desktop.sandbox.spine_endpoint import PATH, Operation, SpineEndpoint
@@ -20,9 +20,19 @@ HOST = "127.0.0.1"
 
 
 class Sandbox:
-    def __init__(self, data_dir: Path, *, port: int = 0, identity_port: int = 0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int = 0,
+        identity_port: int = 0,
+        ticket_lifetime: float = cis_service.DEFAULT_TICKET_LIFETIME,
+        challenge_lifetime: float = cis_service.DEFAULT_CHALLENGE_LIFETIME,
+    ) -> None:
         self.data = SandboxData(data_dir)
         self._ports = (port, identity_port)
+        self._cis_lifetimes = (ticket_lifetime, challenge_lifetime)
+        self.cis: cis_service.CisService | None = None
         self._listeners: list[http.Listener] = []
         self.store: Store | None = None
 
@@ -43,6 +53,11 @@ class Sandbox:
         spine_router.add("POST", PATH, spine)
 
         identity_router = http.Router()
+        ticket_lifetime, challenge_lifetime = self._cis_lifetimes
+        self.cis = cis_service.CisService(
+            self.data.card_ca().certificate, ticket_lifetime=ticket_lifetime, challenge_lifetime=challenge_lifetime
+        )
+        self.cis.register(identity_router)
 
         def refuse_tls() -> bool:
             return any(f.name == "tls-refuse" for f in store.take_faults("all"))
@@ -87,7 +102,11 @@ class Sandbox:
                 "read_timeout": 10.0,
             },
             "tls": {"ca_bundle": "pki/tls-ca.pem", "client_cert": "pki/client.pem", "client_key": "pki/client.key"},
-            "auth": {"card_ca_bundle": "pki/card-ca.pem", "allow_virtual_readers": True},
+            "auth": {
+                "cis_url": f"https://{HOST}:{self.identity_port}{cis_service.PATH}",
+                "card_ca_bundle": "pki/card-ca.pem",
+                "allow_virtual_readers": True,
+            },
             "app": {"training_mode": True},
         }
 
