@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 import time
+from collections.abc import Iterator
 
 import pytest
 from pytestqt.qtbot import QtBot
