@@ -78,6 +78,7 @@ class AuthSettings:
     softhsm2_conf: Path | None = field(
         default=None, metadata=_s("SoftHSM2 configuration of the training-mode software card (training mode only)")
     )
+    token_label: str = field(default="", metadata=_s("PKCS#11 label of the card to use (blank: the one card present)"))
     change_consent_activities: tuple[str, ...] = field(
         default=("B0020",), metadata=_s("RBAC activity codes a role needs to change consent")
     )
