@@ -1,0 +1,371 @@
+"""The sign-in session: one thread-safe state machine that every Spine request consults, and the RBAC check for
+changing consent.
+
+    SIGNED_OUT -> SIGNING_IN -> (CHOOSING_ROLE, when the user has several roles) -> ACTIVE <-> LOCKED -> SIGNED_OUT
+
+Listeners are plain callables (no Qt here; the controller bridges them to signals). They hear every transition,
+in order, on the thread that caused it, while the session's lock is held: they must only hand the change on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from consent_desktop.auth.card import CardEvent, CardIdentity, CardPresence
+from consent_desktop.auth.cis import CisSignIn, CisTicket
+from consent_desktop.config import AuthSettings
+from consent_desktop.domain.errors import (
+    CardError,
+    IdentityMismatch,
+    InvalidInput,
+    NotAuthorised,
+    SessionNotActive,
+    SignInFailed,
+)
+from consent_desktop.domain.identity import RoleProfile, SpineIdentity
+
+# National RBAC activity names, for messages; a code not listed here is shown by its code alone.
+ACTIVITY_NAMES = {"B0020": "Record SCR consent preference"}
+
+
+class SessionState(Enum):
+    SIGNED_OUT = "signed out"
+    SIGNING_IN = "signing in"
+    CHOOSING_ROLE = "choosing role"
+    ACTIVE = "active"
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True)
+class SessionChange:
+    """One transition. The user and role are those of the session it concerns (for a sign-out, the user who was
+    signed out), for display and audit; ``reason`` is plain English."""
+
+    state: SessionState
+    previous: SessionState
+    reason: str
+    user_id: str | None = None
+    user_name: str | None = None
+    role: RoleProfile | None = None
+
+
+SessionListener = Callable[[SessionChange], None]
+
+
+@dataclass(frozen=True)
+class ChangeConsentCheck:
+    """Whether the UI may offer "Change", and if not, the sentence that says why."""
+
+    allowed: bool
+    reason: str = ""
+
+
+NOT_SIGNED_IN = "You are not signed in. Sign in with your smartcard."
+EXPIRED = "Your session has expired. Sign in again with your smartcard."
+_LOCKED_BY_REMOVAL = (
+    "The session is locked because your smartcard was removed. Insert your smartcard and enter your passcode."
+)
+_LOCKED_BY_READER = (
+    "The session is locked because the smartcard reader stopped responding. Check the reader, then insert your "
+    "smartcard and enter your passcode."
+)
+_NOT_ACTIVE = {
+    SessionState.SIGNED_OUT: NOT_SIGNED_IN,
+    SessionState.SIGNING_IN: "Sign-in has not finished yet.",
+    SessionState.CHOOSING_ROLE: "Choose the role you are working in before continuing.",
+}
+
+
+def consent_change_refusal(role: RoleProfile, required: Iterable[str]) -> NotAuthorised | None:
+    """The refusal for a role that lacks an activity needed to change consent; None when it has them all."""
+    missing = sorted(role.missing(frozenset(required)))
+    if not missing:
+        return None
+    named = [f'{code} "{ACTIVITY_NAMES[code]}"' if code in ACTIVITY_NAMES else code for code in missing]
+    listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+    verb = "is" if len(named) == 1 else "are"
+    return NotAuthorised(
+        f"Your role ({role.job_role_name}, {role.org_name}) does not include {listed}, which {verb} needed to "
+        "change consent. You can still view it.",
+        missing,
+    )
+
+
+class Session:
+    """Implements :class:`~consent_desktop.domain.identity.SessionGate`. Thread-safe.
+
+    ``clock`` (seconds, monotonic) decides when the ticket lapses. With ``presence`` given and
+    ``lock_on_card_removal`` on, :meth:`require_active` also checks the card is still in the reader, so a lost
+    removal event cannot leave the session open.
+    """
+
+    def __init__(
+        self,
+        auth: AuthSettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        presence: CardPresence | None = None,
+    ) -> None:
+        self._auth = auth
+        self._clock = clock
+        self._presence = presence
+        self._lock = threading.RLock()
+        self._listeners: list[SessionListener] = []
+        self._state = SessionState.SIGNED_OUT
+        self._clear()
+
+    def _clear(self) -> None:
+        self._user_id: str | None = None
+        self._user_name: str | None = None
+        self._roles: dict[str, SpineIdentity] = {}
+        self._identity: SpineIdentity | None = None
+        self._ticket: CisTicket | None = None
+        self._deadline = 0.0
+        self._resume = SessionState.ACTIVE  # where unlocking returns to
+        self._lock_message = _LOCKED_BY_REMOVAL
+        self._card_left_during_sign_in = False
+
+    # --- reading ---------------------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        with self._lock:
+            return self._state
+
+    @property
+    def user_name(self) -> str | None:
+        with self._lock:
+            return self._user_name
+
+    @property
+    def offered_roles(self) -> tuple[RoleProfile, ...]:
+        """The signed-in user's roles, in the order the service listed them."""
+        with self._lock:
+            return tuple(identity.role for identity in self._roles.values())
+
+    @property
+    def ticket(self) -> CisTicket | None:
+        """The service ticket of the current sign-in, needed to choose a role and to sign out."""
+        with self._lock:
+            return self._ticket
+
+    def add_listener(self, listener: SessionListener) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: SessionListener) -> None:
+        with self._lock:
+            self._listeners.remove(listener)
+
+    def require_active(self) -> SpineIdentity:
+        with self._lock:
+            if self.expire_if_due():
+                raise SessionNotActive(EXPIRED)
+            if self._state is SessionState.LOCKED:
+                raise SessionNotActive(self._lock_message)
+            if self._state is not SessionState.ACTIVE:
+                raise SessionNotActive(_NOT_ACTIVE[self._state])
+            self._check_card_present()
+            assert self._identity is not None
+            return self._identity
+
+    def change_consent_check(self) -> ChangeConsentCheck:
+        """For greying out "Change": the chosen role's RBAC only (no transition, no card check)."""
+        with self._lock:
+            if self._identity is None:
+                return ChangeConsentCheck(False, "Sign in and choose a role to change consent.")
+            refusal = consent_change_refusal(self._identity.role, self._auth.change_consent_activities)
+        return ChangeConsentCheck(refusal is None, refusal.user_message if refusal else "")
+
+    def require_change_consent(self) -> SpineIdentity:
+        """The active identity, if its role may change consent; else NotAuthorised naming what is missing."""
+        identity = self.require_active()
+        refusal = consent_change_refusal(identity.role, self._auth.change_consent_activities)
+        if refusal is not None:
+            raise refusal
+        return identity
+
+    # --- transitions -----------------------------------------------------------------------------------------
+
+    def begin_sign_in(self) -> None:
+        with self._lock:
+            if self._state is SessionState.SIGNING_IN:
+                raise SignInFailed("A sign-in is already in progress.", "sign-in requested while signing in")
+            if self._state is not SessionState.SIGNED_OUT:
+                raise SignInFailed(
+                    "Someone is already signed in. Sign out first.", f"sign-in requested while {self._state.value}"
+                )
+            self._clear()
+            self._move(SessionState.SIGNING_IN, "sign-in started")
+
+    def sign_in_failed(self, reason: str) -> None:
+        """Back to signed out, if this sign-in is still the one in progress."""
+        with self._lock:
+            if self._state is SessionState.SIGNING_IN:
+                self._move(SessionState.SIGNED_OUT, reason, discard=True)
+
+    def sign_in_succeeded(self, signed_in: CisSignIn) -> SessionState:
+        """One role: active at once. Several: the user chooses. A card removed meanwhile: locked."""
+        with self._lock:
+            if self._state is not SessionState.SIGNING_IN:
+                raise SessionNotActive("The sign-in was cancelled before it finished.")
+            problem = _unusable(signed_in)
+            if problem is not None:
+                self._move(SessionState.SIGNED_OUT, problem.user_message, discard=True)
+                raise problem
+            self._user_id = signed_in.user_id
+            self._user_name = signed_in.user_name
+            self._roles = {
+                role.role_profile_id: SpineIdentity(signed_in.user_id, signed_in.user_name, role)
+                for role in signed_in.roles
+            }
+            self._ticket = signed_in.ticket
+            self._deadline = self._clock() + signed_in.expires_in
+            if len(self._roles) == 1:
+                self._identity = next(iter(self._roles.values()))
+                target = SessionState.ACTIVE
+            else:
+                target = SessionState.CHOOSING_ROLE
+            if self._card_left_during_sign_in and self._auth.lock_on_card_removal:
+                self._resume = target
+                self._move(SessionState.LOCKED, "smartcard removed during sign-in")
+            else:
+                self._move(target, "signed in" if target is SessionState.ACTIVE else "signed in: choose a role")
+            return self._state
+
+    def offered_role(self, role_profile_id: str) -> RoleProfile:
+        """The offered role with this id, while the user is choosing; checked before asking the service."""
+        with self._lock:
+            self._require_choosing()
+            identity = self._roles.get(role_profile_id)
+            if identity is None:
+                raise InvalidInput("role", "That role is not one of yours. Choose one of the roles listed.")
+            return identity.role
+
+    def choose_role(self, role_profile_id: str) -> SpineIdentity:
+        with self._lock:
+            role = self.offered_role(role_profile_id)
+            self._identity = self._roles[role.role_profile_id]
+            self._move(SessionState.ACTIVE, "role chosen")
+            return self._identity
+
+    def card_event(self, event: CardEvent) -> None:
+        """From card presence. "removed" and "failed" (presence unknown) lock the session when policy says so."""
+        if event.kind not in ("removed", "failed") or not self._auth.lock_on_card_removal:
+            return
+        with self._lock:
+            if self._state is SessionState.SIGNING_IN:
+                self._card_left_during_sign_in = True
+            elif self._state in (SessionState.ACTIVE, SessionState.CHOOSING_ROLE):
+                reader_failed = event.kind == "failed"
+                self._lock_session(
+                    _LOCKED_BY_READER if reader_failed else _LOCKED_BY_REMOVAL,
+                    "smartcard reader stopped responding" if reader_failed else "smartcard removed",
+                )
+
+    def require_locked(self) -> None:
+        """Refuse, before anyone types a PIN, to unlock a session that is not locked or has expired."""
+        with self._lock:
+            if self.expire_if_due():
+                raise SessionNotActive(EXPIRED)
+            if self._state is not SessionState.LOCKED:
+                raise SessionNotActive(_NOT_ACTIVE.get(self._state, "The session is not locked."))
+
+    def unlock(self, card: CardIdentity) -> SessionState:
+        """With the card just logged in again: the same user resumes; anyone else ends the session."""
+        with self._lock:
+            self.require_locked()
+            if card.user_id != self._user_id:
+                self._move(SessionState.SIGNED_OUT, "a different smartcard was used to unlock", discard=True)
+                raise IdentityMismatch()
+            self._move(self._resume, "unlocked")
+            return self._state
+
+    def expire_if_due(self) -> bool:
+        """Sign out if the ticket has lapsed; True when that happened. Also for the controller's timer."""
+        with self._lock:
+            if self._ticket is None or self._clock() < self._deadline:
+                return False
+            self._move(SessionState.SIGNED_OUT, "session expired", discard=True)
+            return True
+
+    def sign_out(self, reason: str = "signed out") -> None:
+        """From any state; every trace of the user is discarded."""
+        with self._lock:
+            if self._state is SessionState.SIGNED_OUT:
+                self._clear()
+            else:
+                self._move(SessionState.SIGNED_OUT, reason, discard=True)
+
+    # --- internals -------------------------------------------------------------------------------------------
+
+    def _require_choosing(self) -> None:
+        if self._state is SessionState.CHOOSING_ROLE:
+            return
+        if self._state is SessionState.LOCKED:
+            raise SessionNotActive(self._lock_message)
+        if self._state is SessionState.ACTIVE:
+            raise SessionNotActive("A role has already been chosen for this session.")
+        raise SessionNotActive(_NOT_ACTIVE[self._state])
+
+    def _check_card_present(self) -> None:
+        if self._presence is None or not self._auth.lock_on_card_removal:
+            return
+        try:
+            present = self._presence.card_present()
+        except CardError:
+            self._lock_session(_LOCKED_BY_READER, "smartcard reader stopped responding")
+            raise
+        if not present:
+            self._lock_session(_LOCKED_BY_REMOVAL, "smartcard not in the reader")
+            raise SessionNotActive(_LOCKED_BY_REMOVAL)
+
+    def _lock_session(self, message: str, reason: str) -> None:
+        self._resume = self._state
+        self._lock_message = message
+        self._move(SessionState.LOCKED, reason)
+
+    def _move(self, state: SessionState, reason: str, *, discard: bool = False) -> None:
+        """Call with the lock held. The new state (and, with ``discard``, the loss of every trace of the user)
+        takes effect before anyone is told. Every listener hears the change even if an earlier one fails (a
+        broken audit listener must not stop the screen being blanked); the first failure is then raised."""
+        change = SessionChange(
+            state,
+            self._state,
+            reason,
+            self._user_id,
+            self._user_name,
+            self._identity.role if self._identity else None,
+        )
+        self._state = state
+        if discard:
+            self._clear()
+        failures: list[Exception] = []
+        for listener in list(self._listeners):
+            try:
+                listener(change)
+            except Exception as exc:  # re-raised below, once every listener has heard
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+
+
+def _unusable(signed_in: CisSignIn) -> SignInFailed | None:
+    if not signed_in.roles:
+        return SignInFailed(
+            "Your smartcard has no roles, so you cannot work in this app. Contact your Registration Authority.",
+            "CIS returned no role profiles",
+        )
+    try:
+        for role in signed_in.roles:
+            SpineIdentity(signed_in.user_id, signed_in.user_name, role)
+    except ValueError as exc:
+        return SignInFailed(
+            "The sign-in service's details for your smartcard are incomplete. Contact your Registration Authority.",
+            f"CIS identity unusable: {exc}",
+        )
+    return None

@@ -1,0 +1,118 @@
+"""Signing in, choosing a role, unlocking and signing out: the card, the CIS sign-in service and the session
+driven together.
+
+Every method blocks until the card and the service have answered; the controller runs them on its card lane
+(the one thread that talks PKCS#11), never on the GUI thread. Each PIN is overwritten with zeros before the
+method returns, whatever happens. Nothing here logs a PIN or a ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from consent_desktop.auth.card import CardToken, PinState
+from consent_desktop.auth.cis import CisClient, CisTicket
+from consent_desktop.auth.session import Session, SessionState
+from consent_desktop.domain.errors import ConsentDesktopError, PinLocked, SessionNotActive, SignInFailed
+from consent_desktop.domain.identity import SpineIdentity
+
+log = logging.getLogger(__name__)
+
+
+class SignInFlow:
+    def __init__(self, token: CardToken, cis: CisClient, session: Session) -> None:
+        self._token = token
+        self._cis = cis
+        self._session = session
+
+    def sign_in(self, pin: bytearray, token_label: str | None = None) -> SessionState:
+        """ACTIVE (one role, or LOCKED if the card left meanwhile) or CHOOSING_ROLE. A locked card gets no
+        attempt."""
+        try:
+            self._session.begin_sign_in()
+            try:
+                return self._sign_in(pin, token_label)
+            except BaseException as exc:
+                reason = exc.user_message if isinstance(exc, ConsentDesktopError) else "sign-in did not complete"
+                self._session.sign_in_failed(reason)
+                raise
+        finally:
+            _zero(pin)
+
+    def _sign_in(self, pin: bytearray, token_label: str | None) -> SessionState:
+        if self._token.pin_state(token_label) is PinState.LOCKED:
+            raise PinLocked()
+        card = self._token.login(pin, token_label)
+        ticket: CisTicket | None = None
+        try:
+            signed_in = self._cis.sign_in(self._token, card)
+            ticket = signed_in.ticket
+            if len(signed_in.roles) == 1:
+                self._cis.select_role(ticket, signed_in.roles[0].role_profile_id)
+            return self._session.sign_in_succeeded(signed_in)
+        except BaseException:
+            self._end_quietly(ticket)
+            raise
+
+    def choose_role(self, role_profile_id: str) -> SpineIdentity:
+        self._session.offered_role(role_profile_id)  # an unknown or stale choice never reaches the service
+        ticket = self._session.ticket
+        assert ticket is not None  # a session offering roles holds its ticket
+        try:
+            self._cis.select_role(ticket, role_profile_id)
+        except SessionNotActive:  # the service has ended the ticket
+            self._session.sign_out("session expired")
+            self._end_quietly(None)
+            raise
+        return self._session.choose_role(role_profile_id)
+
+    def unlock(self, pin: bytearray, token_label: str | None = None) -> SessionState:
+        """The same user's card resumes the session; another user's card signs everyone out (IdentityMismatch),
+        as does a session that expired while locked."""
+        ticket = self._session.ticket
+        try:
+            try:
+                self._session.require_locked()
+                if self._token.pin_state(token_label) is PinState.LOCKED:
+                    raise PinLocked()
+                card = self._token.login(pin, token_label)
+            finally:
+                _zero(pin)
+            return self._session.unlock(card)
+        except BaseException:
+            if ticket is not None and self._session.state is SessionState.SIGNED_OUT:
+                self._end_quietly(ticket)
+            raise
+
+    def sign_out(self) -> None:
+        """Locally first, so nothing more can be sent whatever the service or the card then do."""
+        ticket = self._session.ticket
+        self._session.sign_out()
+        try:
+            if ticket is not None:
+                self._cis.sign_out(ticket)
+        except SignInFailed as exc:
+            raise SignInFailed(
+                "You are signed out of this app, but the sign-in service could not be told; your session there "
+                "will end on its own.",
+                exc.details,
+            ) from exc
+        finally:
+            self._token.logout()
+
+    def _end_quietly(self, ticket: CisTicket | None) -> None:
+        """Best effort ending of the service ticket and the card login; failures are logged, not raised, so
+        they cannot hide the error that caused this."""
+        try:
+            if ticket is not None:
+                self._cis.sign_out(ticket)
+        except ConsentDesktopError as exc:
+            log.warning("could not end the CIS ticket: %s", exc.details)
+        try:
+            self._token.logout()
+        except ConsentDesktopError as exc:
+            log.warning("could not log out of the card: %s", exc.details)
+
+
+def _zero(pin: bytearray) -> None:
+    pin[:] = bytes(len(pin))
