@@ -12,6 +12,7 @@ import tomli_w
 from consent_desktop.sandbox import cis_service, http, patients
 from consent_desktop.sandbox.acs_service import AcsService
 from consent_desktop.sandbox.datadir import CLIENT_ASID, SPINE_ASID, SandboxData
+from consent_desktop.sandbox.pds_service import PdsService
 from consent_desktop.sandbox.spine_endpoint import PATH, Operation, SpineEndpoint
 from consent_desktop.sandbox.store import Store
 
@@ -49,6 +50,12 @@ class Sandbox:
             Operation("get", lambda incoming, faults: acs.get(incoming, other_patient="other-patient" in faults)),
         )
         spine.register("SET_RESOURCE_PERMISSIONS_INUK01", Operation("set", lambda incoming, _faults: acs.set(incoming)))
+        pds = PdsService()
+        spine.register(
+            "QUPA_IN000008UK02",
+            Operation("pds", lambda incoming, faults: pds.retrieve(incoming, other_patient="other-patient" in faults)),
+        )
+        spine.register("QUPA_IN000005UK01", Operation("pds", lambda incoming, _faults: pds.trace(incoming)))
         spine_router = http.Router()
         spine_router.add("POST", PATH, spine)
 
