@@ -9,10 +9,12 @@ import sys
 import threading
 from pathlib import Path
 
-from consent_desktop.sandbox import faults
+from consent_desktop.domain.errors import MiddlewareError
+from consent_desktop.sandbox import faults, softcard
 from consent_desktop.sandbox.datadir import SandboxData
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.sandbox.store import Store
+from consent_desktop.sandbox.users import TRAINING_PIN
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,10 +49,17 @@ def _serve(data_dir: Path, port: int, identity_port: int) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    sandbox = Sandbox(data_dir, port=port, identity_port=identity_port).start()
+    cards = _softhsm_installed()
+    sandbox = Sandbox(data_dir, port=port, identity_port=identity_port, software_cards=cards).start()
     print(f"listening on {sandbox.spine_url}", flush=True)
     print(f"sign-in service on {sandbox.identity_url}", flush=True)
     print(f"client configuration: {sandbox.data.client_config}", flush=True)
+    if cards:
+        print(
+            f"software smartcards ready (passcode {TRAINING_PIN}); the receptionist's card is in the reader", flush=True
+        )
+    else:
+        print("SoftHSM2 is not installed, so there are no software smartcards to sign in with", flush=True)
     try:
         stop.wait()
     except KeyboardInterrupt:
@@ -58,6 +67,14 @@ def _serve(data_dir: Path, port: int, identity_port: int) -> int:
     finally:
         sandbox.stop()
     return 0
+
+
+def _softhsm_installed() -> bool:
+    try:
+        softcard.softhsm_module()
+    except MiddlewareError:
+        return False
+    return True
 
 
 def _fault(data_dir: Path, name: str, value: str, scope: str, times: int | None) -> int:

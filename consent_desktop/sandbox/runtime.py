@@ -9,12 +9,13 @@ from pathlib import Path
 
 import tomli_w
 
-from consent_desktop.sandbox import cis_service, http, patients
+from consent_desktop.sandbox import cis_service, http, patients, softcard
 from consent_desktop.sandbox.acs_service import AcsService
 from consent_desktop.sandbox.datadir import CLIENT_ASID, SPINE_ASID, SandboxData
 from consent_desktop.sandbox.pds_service import PdsService
 from consent_desktop.sandbox.spine_endpoint import PATH, Operation, SpineEndpoint
 from consent_desktop.sandbox.store import Store
+from consent_desktop.sandbox.users import RECEPTIONIST
 
 log = logging.getLogger(__name__)
 HOST = "127.0.0.1"
@@ -29,6 +30,7 @@ class Sandbox:
         identity_port: int = 0,
         ticket_lifetime: float = cis_service.DEFAULT_TICKET_LIFETIME,
         challenge_lifetime: float = cis_service.DEFAULT_CHALLENGE_LIFETIME,
+        software_cards: bool = False,
     ) -> None:
         self.data = SandboxData(data_dir)
         self._ports = (port, identity_port)
@@ -36,10 +38,14 @@ class Sandbox:
         self.cis: cis_service.CisService | None = None
         self._listeners: list[http.Listener] = []
         self.store: Store | None = None
+        self._software_cards = software_cards
+        self.cards: softcard.SoftCards | None = None
 
     def start(self) -> Sandbox:
         self.data.root.mkdir(parents=True, exist_ok=True)
         self.data.ensure_pki()
+        if self._software_cards:
+            self.cards = softcard.provision(self.data.root)
         store = self.store = Store(self.data.database)
         store.seed_once([(nhs, f, p) for nhs, items in patients.INITIAL_CONSENT.items() for f, p in items])
 
@@ -100,6 +106,13 @@ class Sandbox:
     def client_settings(self) -> dict[str, dict[str, object]]:
         """The complete client configuration for this sandbox (paths relative to the data folder)."""
         endpoint = f"https://{HOST}:{self.spine_port}{PATH}"
+        auth: dict[str, object] = {
+            "cis_url": f"https://{HOST}:{self.identity_port}{cis_service.PATH}",
+            "card_ca_bundle": "pki/card-ca.pem",
+            "allow_virtual_readers": True,
+        }
+        if self.cards is not None:
+            auth |= self._card_settings()
         return {
             "spine": {
                 "endpoint": endpoint,
@@ -109,12 +122,17 @@ class Sandbox:
                 "read_timeout": 10.0,
             },
             "tls": {"ca_bundle": "pki/tls-ca.pem", "client_cert": "pki/client.pem", "client_key": "pki/client.key"},
-            "auth": {
-                "cis_url": f"https://{HOST}:{self.identity_port}{cis_service.PATH}",
-                "card_ca_bundle": "pki/card-ca.pem",
-                "allow_virtual_readers": True,
-            },
+            "auth": auth,
             "app": {"training_mode": True},
+        }
+
+    def _card_settings(self) -> dict[str, object]:
+        """The software cards: SoftHSM2 as the middleware, and the receptionist's card in the reader."""
+        assert self.cards is not None
+        return {
+            "pkcs11_module": str(self.cards.module_path),
+            "softhsm2_conf": str(self.cards.conf_path.relative_to(self.data.root)),
+            "token_label": RECEPTIONIST.token_label,
         }
 
     def _write_client_config(self) -> None:

@@ -1,0 +1,134 @@
+"""``diagnose``: what IT needs to see first — every effective setting and where it came from, the certificates
+and when they expire, and whether each endpoint answers a TLS handshake. It sends no Spine message and needs no
+sign-in."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryptography import x509
+
+from consent_desktop.config import Settings, describe
+from consent_desktop.domain.errors import ConfigError
+from consent_desktop.spine.transport import tls_context
+
+EXPIRY_WARNING_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class DiagnoseReport:
+    settings: list[tuple[str, object, str]]
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    def lines(self) -> list[str]:
+        width = max(len(key) for key, _, _ in self.settings)
+        lines = ["Settings (value, and where it came from):"]
+        lines += [f"  {key:<{width}}  {_show(value)}   [{source}]" for key, value, source in self.settings]
+        lines += ["", "Checks:"]
+        lines += [f"  {'ok  ' if c.ok else 'FAIL'}  {c.name}: {c.detail}" for c in self.checks]
+        lines += ["", "All checks passed." if self.healthy else "Some checks failed: see FAIL above."]
+        return lines
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.healthy,
+            "settings": [{"key": k, "value": _show(v), "source": s} for k, v, s in self.settings],
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+        }
+
+
+def _show(value: object) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def diagnose(settings: Settings, *, timeout: float = 5.0) -> DiagnoseReport:
+    report = DiagnoseReport(describe(settings))
+    now = datetime.now(UTC)
+    report.checks += _certificates("Spine CA bundle (tls.ca_bundle)", settings.tls.ca_bundle, now)
+    report.checks += _certificates("client certificate (tls.client_cert)", settings.tls.client_cert, now)
+    if settings.auth.provider == "cis":
+        report.checks += _certificates("smartcard CA bundle (auth.card_ca_bundle)", settings.auth.card_ca_bundle, now)
+        module = settings.auth.pkcs11_module
+        report.checks.append(
+            Check(
+                "smartcard middleware (auth.pkcs11_module)",
+                bool(module) and Path(module).is_file(),
+                module if module and Path(module).is_file() else f"not found: {module or 'not configured'}",
+            )
+        )
+    try:
+        spine_tls = tls_context(settings.tls)
+    except ConfigError as error:
+        report.checks.append(Check("TLS set-up", False, error.problem))
+        return report
+    endpoints = {"ACS endpoint": settings.spine.acs_endpoint, "PDS endpoint": settings.spine.pds_endpoint}
+    for name, url in endpoints.items():
+        report.checks.append(_handshake(name, url, spine_tls, timeout))
+    if settings.auth.provider == "cis" and settings.auth.cis_url:
+        identity_tls = ssl.create_default_context(cafile=str(settings.tls.ca_bundle))
+        report.checks.append(_handshake("CIS sign-in service", settings.auth.cis_url, identity_tls, timeout))
+    return report
+
+
+def _certificates(name: str, path: Path | None, now: datetime) -> list[Check]:
+    if path is None:
+        return [Check(name, False, "not configured")]
+    try:
+        certificates = x509.load_pem_x509_certificates(path.read_bytes())
+    except (OSError, ValueError) as error:
+        return [Check(name, False, f"{path}: cannot be read ({error})")]
+    checks = []
+    for certificate in certificates:
+        subject = certificate.subject.rfc4514_string()
+        days = (certificate.not_valid_after_utc - now).days
+        if certificate.not_valid_after_utc < now:
+            checks.append(Check(name, False, f"{subject} expired on {certificate.not_valid_after_utc:%d-%b-%Y}"))
+        elif certificate.not_valid_before_utc > now:
+            checks.append(
+                Check(name, False, f"{subject} is not valid until {certificate.not_valid_before_utc:%d-%b-%Y}")
+            )
+        else:
+            warning = f" \N{EM DASH} renew soon ({days} days left)" if days < EXPIRY_WARNING_DAYS else ""
+            checks.append(
+                Check(name, True, f"{subject}, valid until {certificate.not_valid_after_utc:%d-%b-%Y}{warning}")
+            )
+    return checks
+
+
+def _handshake(name: str, url: str, context: ssl.SSLContext, timeout: float) -> Check:
+    if not url:
+        return Check(name, False, "not configured")
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return Check(name, False, f"{url} is not an https address")
+    port = parts.port or 443
+    try:
+        with (
+            socket.create_connection((parts.hostname, port), timeout=timeout) as raw,
+            context.wrap_socket(raw, server_hostname=parts.hostname) as tls,
+        ):
+            version = tls.version()
+    except ssl.SSLCertVerificationError as error:
+        return Check(name, False, f"{url}: certificate not trusted ({error.verify_message})")
+    except (ssl.SSLError, OSError) as error:
+        return Check(name, False, f"{url}: {type(error).__name__}: {error}")
+    return Check(name, True, f"{url} answered a TLS handshake ({version})")

@@ -1,0 +1,227 @@
+"""The use cases of a consent workstation, as plain blocking methods.
+
+The GUI runs each of them through the operation runner (card work on the card lane, Spine work on the Spine
+lane); the CLI calls them directly. Either way the same code signs in, looks patients up, reads and changes
+consent, and writes the local audit. Nothing here touches Qt.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from consent_desktop.audit import AuditEntry, AuditLog
+from consent_desktop.auth.card import CardEvent, CardListener, CardPresence
+from consent_desktop.auth.session import ChangeConsentCheck, Session, SessionChange, SessionState
+from consent_desktop.auth.sign_in import SignInFlow
+from consent_desktop.config import Settings
+from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, ExpressedBy, SaveOutcome, SaveResult
+from consent_desktop.domain.errors import (
+    CardError,
+    ChangeBlocked,
+    ConsentDesktopError,
+    InvalidInput,
+    PatientNotFound,
+)
+from consent_desktop.domain.identity import SpineIdentity
+from consent_desktop.domain.nhs_number import NhsNumber
+from consent_desktop.domain.patient import Patient, TraceOutcome, TraceQuery, TraceResult
+from consent_desktop.spine.acs_client import AcsClient
+from consent_desktop.spine.pds_client import PatientDirectory
+
+log = logging.getLogger(__name__)
+NOTE_MAX = 500
+
+
+class CardStatus(Enum):
+    NO_READER = "No smartcard reader found"
+    NO_CARD = "Insert your smartcard"
+    READY = "Smartcard ready"
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Everything a workstation is made of; built from settings by :mod:`consent_desktop.controller.assembly`."""
+
+    settings: Settings
+    session: Session
+    sign_in: SignInFlow
+    presence: CardPresence
+    acs: AcsClient
+    patients: PatientDirectory
+    audit: AuditLog
+
+
+class Workstation:
+    def __init__(self, parts: Parts, *, on_close: Callable[[], None] = lambda: None) -> None:
+        self.parts = parts
+        self.session = parts.session
+        self._on_close = on_close
+        self._started = False
+
+    def start(self, on_card: CardListener | None = None) -> None:
+        """Follow the card: a removal reaches the session (which locks) before anyone else hears of it."""
+
+        def heard(event: CardEvent) -> None:
+            self.session.card_event(event)
+            if on_card is not None:
+                on_card(event)
+
+        self.session.add_listener(self._audit_transition)
+        self.parts.presence.start(heard)
+        self._started = True
+
+    def close(self) -> None:
+        if self._started:
+            self.parts.presence.stop()
+            self._started = False
+        self._on_close()
+
+    # --- the card and the session ----------------------------------------------------------------------------
+
+    def card_status(self) -> CardStatus:
+        try:
+            return CardStatus.READY if self.parts.presence.card_present() else CardStatus.NO_CARD
+        except CardError as error:
+            log.info("card presence unknown: %s", error.details)
+            return CardStatus.NO_READER
+
+    @property
+    def token_label(self) -> str | None:
+        return self.parts.settings.auth.token_label or None
+
+    def sign_in(self, pin: bytearray, token_label: str | None = None) -> SessionState:
+        state = self.parts.sign_in.sign_in(pin, token_label or self.token_label)
+        self._audit("sign-in")
+        return state
+
+    def choose_role(self, role_profile_id: str) -> SpineIdentity:
+        identity = self.parts.sign_in.choose_role(role_profile_id)
+        self._audit("role-chosen")
+        return identity
+
+    def unlock(self, pin: bytearray, token_label: str | None = None) -> SessionState:
+        state = self.parts.sign_in.unlock(pin, token_label or self.token_label)
+        self._audit("unlock")
+        return state
+
+    def sign_out(self) -> None:
+        identity = self._identity()
+        try:
+            self.parts.sign_in.sign_out()
+        finally:
+            if identity is not None:
+                self._write(
+                    AuditEntry("sign-out", identity.user_id, identity.role.role_profile_id, identity.role.org_code)
+                )
+
+    def change_check(self) -> ChangeConsentCheck:
+        return self.session.change_consent_check()
+
+    # --- patients and consent ----------------------------------------------------------------------------------
+
+    def look_up(self, nhs_number: NhsNumber) -> Patient:
+        try:
+            patient = self.parts.patients.retrieve(nhs_number)
+        except PatientNotFound:
+            self._audit("lookup", nhs_number=nhs_number.digits, outcome="no patient found")
+            raise
+        self._audit("lookup", nhs_number=patient.nhs_number.digits, outcome=_found(patient, nhs_number))
+        return patient
+
+    def trace(self, query: TraceQuery) -> TraceOutcome:
+        outcome = self.parts.patients.trace(query)
+        found = outcome.patient.nhs_number.digits if outcome.result is TraceResult.MATCH and outcome.patient else ""
+        self._audit("trace", nhs_number=found, outcome=outcome.result.value)
+        return outcome
+
+    def load_consent(self, nhs_number: NhsNumber) -> ConsentRecord:
+        return self.parts.acs.get_consent(nhs_number)
+
+    def change_consent(
+        self,
+        patient: Patient,
+        shown: ConsentRecord | None,
+        choice: ConsentChoice,
+        expressed_by: ExpressedBy,
+        note: str = "",
+    ) -> SaveResult:
+        """Refuse what the role or the patient's record does not allow; otherwise send the change once and
+        return what Spine now holds. Every attempt that reached Spine is audited with its outcome."""
+        note = " ".join(note.split())
+        if len(note) > NOTE_MAX:
+            raise InvalidInput("note", f"The note is too long: at most {NOTE_MAX} characters.")
+        identity = self.session.require_change_consent()
+        blocked = patient.consent_change_blocked_reason
+        if blocked:
+            raise ChangeBlocked(blocked, "consent change refused: patient deceased")
+        result = self.parts.acs.set_consent(patient.nhs_number, choice)  # SessionNotActive: nothing was sent
+        self._write(
+            AuditEntry(
+                "consent-change",
+                identity.user_id,
+                identity.role.role_profile_id,
+                identity.role.org_code,
+                nhs_number=patient.nhs_number.digits,
+                old=shown.choice.value if shown else "",
+                new=choice.value,
+                expressed_by=expressed_by.value,
+                note=note,
+                outcome=result.outcome.value
+                + ("" if result.outcome is not SaveOutcome.NOT_SAVED else f": {result.reason}"),
+            )
+        )
+        return result
+
+    def history(self, nhs_number: NhsNumber) -> list[AuditEntry]:
+        return [e for e in self.parts.audit.entries(nhs_number.digits) if e.event == "consent-change"]
+
+    # --- internals ---------------------------------------------------------------------------------------------
+
+    def _identity(self) -> SpineIdentity | None:
+        try:
+            return self.session.require_active()
+        except ConsentDesktopError:
+            return None
+
+    def _audit_transition(self, change: SessionChange) -> None:
+        """Locks, and sign-outs the user did not ask for (expiry, another card), go in the audit too."""
+        if change.state is SessionState.LOCKED or (
+            change.state is SessionState.SIGNED_OUT and change.reason != "signed out" and change.user_id
+        ):
+            role = change.role
+            self._write(
+                AuditEntry(
+                    "lock" if change.state is SessionState.LOCKED else "signed-out",
+                    change.user_id or "",
+                    role.role_profile_id if role else "",
+                    role.org_code if role else "",
+                    outcome=change.reason,
+                )
+            )
+
+    def _audit(self, event: str, *, nhs_number: str = "", outcome: str = "") -> None:
+        identity = self._identity()
+        user = identity.user_id if identity else ""
+        role = identity.role if identity else None
+        self._write(
+            AuditEntry(
+                event,
+                user,
+                role.role_profile_id if role else "",
+                role.org_code if role else "",
+                nhs_number=nhs_number,
+                outcome=outcome,
+            )
+        )
+
+    def _write(self, entry: AuditEntry) -> None:
+        self.parts.audit.append(entry)
+
+
+def _found(patient: Patient, asked: NhsNumber) -> str:
+    if patient.nhs_number != asked:
+        return f"found under its new number (asked for {asked.digits})"
+    return "found"
