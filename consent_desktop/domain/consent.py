@@ -131,6 +131,7 @@ class SaveResult:
     """The honest result of a consent change, after re-reading Spine where the outcome was not certain."""
 
     outcome: SaveOutcome
+    nhs_number: NhsNumber
     requested: ConsentChoice
     at: datetime
     record: ConsentRecord | None  # the state re-read from Spine, when the re-read worked

@@ -102,10 +102,10 @@ class AcsClient:
             )
             acs_messages.read_set_answer(answer.hl7)
         except SpineRejected as rejected:
-            return self._result(SaveOutcome.NOT_SAVED, choice, None, rejected.user_message)
+            return self._result(SaveOutcome.NOT_SAVED, nhs_number, choice, None, rejected.user_message)
         except SpineError as error:
             if not error.request_sent:
-                return self._result(SaveOutcome.NOT_SAVED, choice, None, error.user_message)
+                return self._result(SaveOutcome.NOT_SAVED, nhs_number, choice, None, error.user_message)
             log.warning("ACS change outcome unknown (%s); re-reading", error.details)
             return self._settle_by_reread(nhs_number, choice, error)
         return self._confirm_accepted(nhs_number, choice)
@@ -116,11 +116,12 @@ class AcsClient:
         except ConsentDesktopError as error:  # Spine down, or the session locked meanwhile
             # Spine acknowledged the change (AA): that is authoritative even when the check read fails.
             log.warning("ACS change acknowledged but re-read failed (%s)", error.details)
-            return self._result(SaveOutcome.SAVED, choice, None, "")
+            return self._result(SaveOutcome.SAVED, nhs_number, choice, None, "")
         if record.choice is choice:
-            return self._result(SaveOutcome.SAVED, choice, record, "", confirmed=True)
+            return self._result(SaveOutcome.SAVED, nhs_number, choice, record, "", confirmed=True)
         return self._result(
             SaveOutcome.UNCONFIRMED,
+            nhs_number,
             choice,
             record,
             "Spine accepted the change but now shows a different value, perhaps changed by someone else",
@@ -131,14 +132,15 @@ class AcsClient:
             record = self.get_consent(nhs_number)
         except ConsentDesktopError as error:  # Spine down, or the session locked meanwhile
             log.warning("re-read after an unknown outcome failed (%s)", error.details)
-            return self._result(SaveOutcome.UNCONFIRMED, choice, None, _unknown_reason(cause, error))
+            return self._result(SaveOutcome.UNCONFIRMED, nhs_number, choice, None, _unknown_reason(cause, error))
         if record.choice is choice:
-            return self._result(SaveOutcome.SAVED, choice, record, "", confirmed=True)
-        return self._result(SaveOutcome.NOT_SAVED, choice, record, cause.user_message.rstrip("."))
+            return self._result(SaveOutcome.SAVED, nhs_number, choice, record, "", confirmed=True)
+        return self._result(SaveOutcome.NOT_SAVED, nhs_number, choice, record, cause.user_message.rstrip("."))
 
     def _result(
         self,
         outcome: SaveOutcome,
+        nhs_number: NhsNumber,
         choice: ConsentChoice,
         record: ConsentRecord | None,
         reason: str,
@@ -147,6 +149,7 @@ class AcsClient:
     ) -> SaveResult:
         return SaveResult(
             outcome=outcome,
+            nhs_number=nhs_number,
             requested=choice,
             at=self._clock(),
             record=record,

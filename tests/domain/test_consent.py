@@ -54,9 +54,9 @@ def test_choices_map_to_the_values_spine_accepts_in_a_set() -> None:
 
 
 def test_headlines_are_unmistakable() -> None:
-    saved = SaveResult(SaveOutcome.SAVED, ConsentChoice.OPTED_OUT, NOW, None, confirmed_by_reread=True)
+    saved = SaveResult(SaveOutcome.SAVED, NHS, ConsentChoice.OPTED_OUT, NOW, None, confirmed_by_reread=True)
     assert saved.headline.startswith("Saved on Spine at ")
-    not_saved = SaveResult(SaveOutcome.NOT_SAVED, ConsentChoice.OPTED_OUT, NOW, None, "Spine is not available")
+    not_saved = SaveResult(SaveOutcome.NOT_SAVED, NHS, ConsentChoice.OPTED_OUT, NOW, None, "Spine is not available")
     assert not_saved.headline == "NOT saved \u2014 Spine is not available \u2014 nothing changed"
-    unknown = SaveResult(SaveOutcome.UNCONFIRMED, ConsentChoice.OPTED_OUT, NOW, None, "the connection was lost")
+    unknown = SaveResult(SaveOutcome.UNCONFIRMED, NHS, ConsentChoice.OPTED_OUT, NOW, None, "the connection was lost")
     assert unknown.headline.startswith("Could not confirm") and unknown.headline.endswith("check again")

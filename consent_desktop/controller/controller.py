@@ -1,0 +1,262 @@
+"""The GUI's controller: each use case of the workstation, run off the GUI thread, reported by Qt signals.
+
+Widgets call these methods and listen to these signals; they never see a thread, a socket or the card. A lock
+wins every race: when the card leaves, the session locks on the presence thread, the screen is told to hide
+patient details, and only then are pending results discarded; a result that arrives later is dropped unless the
+session is active. A consent change is the exception: its outcome is never dropped — it is held and shown after
+the same user unlocks, and it is always in the audit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from consent_desktop.auth.card import CardEvent
+from consent_desktop.auth.session import ChangeConsentCheck, SessionChange, SessionState
+from consent_desktop.auth.training_presence import TrainingPresence
+from consent_desktop.controller.runner import Lane, OperationRunner
+from consent_desktop.controller.workstation import CardStatus, Workstation
+from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, ExpressedBy, SaveOutcome, SaveResult
+from consent_desktop.domain.errors import ConsentDesktopError
+from consent_desktop.domain.nhs_number import NhsNumber
+from consent_desktop.domain.patient import Patient, TraceOutcome, TraceQuery
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+EXPIRY_CHECK_MS = 15_000
+_CARD_STATUS = {"inserted": CardStatus.READY, "removed": CardStatus.NO_CARD, "failed": CardStatus.NO_READER}
+
+
+class Controller(QObject):
+    card_status = Signal(object)  # CardStatus
+    session_changed = Signal(object)  # SessionChange: the UI shows or hides everything from this
+    patient_shown = Signal(object)  # Patient, from a lookup or a unique trace match
+    trace_finished = Signal(object)  # TraceOutcome
+    consent_loaded = Signal(object)  # ConsentRecord
+    save_finished = Signal(object)  # SaveResult
+    history_loaded = Signal(object)  # list[AuditEntry] for the open patient
+    failed = Signal(object, str)  # ConsentDesktopError, and what the user was doing ("look up", "sign in", ...)
+    busy = Signal(str)
+    idle = Signal()
+    crashed = Signal(object)
+
+    _session_event = Signal(object)  # from whichever thread changed the session
+    _card_event = Signal(object)  # from the presence thread
+
+    def __init__(
+        self, workstation: Workstation, parent: QObject | None = None, *, progress_delay_ms: int = 400
+    ) -> None:
+        super().__init__(parent)
+        self.workstation = workstation
+        self.runner = OperationRunner(self, progress_delay_ms=progress_delay_ms)
+        self.runner.busy.connect(self.busy)
+        self.runner.idle.connect(self.idle)
+        self.runner.crashed.connect(self.crashed)
+        self._held_results: list[SaveResult] = []
+        self._session_event.connect(self._on_session_event, Qt.ConnectionType.QueuedConnection)
+        self._card_event.connect(self._on_card_event, Qt.ConnectionType.QueuedConnection)
+        self._expiry = QTimer(self)
+        self._expiry.setInterval(EXPIRY_CHECK_MS)
+        self._expiry.timeout.connect(self._check_expiry)
+
+    # --- life cycle -------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.workstation.session.add_listener(self._session_event.emit)
+        self._run(
+            lambda: self.workstation.start(self._card_event.emit),
+            lambda _: self._refresh_card(),
+            "start",
+            lane=Lane.CARD,
+        )
+        self._expiry.start()
+
+    def shutdown(self) -> None:
+        """Sign out and release the card and connections; blocks briefly, only when the app closes."""
+        self._expiry.stop()
+        self.runner.shutdown()
+        try:
+            self.workstation.sign_out()
+        except ConsentDesktopError as error:
+            log.warning("sign-out at exit incomplete: %s", error.details)
+        self.workstation.close()
+
+    @property
+    def session_state(self) -> SessionState:
+        return self.workstation.session.state
+
+    @property
+    def training_card(self) -> TrainingPresence | None:
+        """The on-screen card reader of training mode, or None with real hardware."""
+        presence = self.workstation.parts.presence
+        return presence if isinstance(presence, TrainingPresence) else None
+
+    def change_check(self) -> ChangeConsentCheck:
+        return self.workstation.change_check()
+
+    # --- signing in -----------------------------------------------------------------------------------------
+
+    def sign_in(self, pin: bytearray) -> None:
+        self._run(
+            lambda: self.workstation.sign_in(pin),
+            _ignore,
+            "sign in",
+            lane=Lane.CARD,
+            label="Checking your smartcard\N{HORIZONTAL ELLIPSIS}",
+        )
+
+    def choose_role(self, role_profile_id: str) -> None:
+        self._run(
+            lambda: self.workstation.choose_role(role_profile_id),
+            _ignore,
+            "choose a role",
+            lane=Lane.CARD,
+            label="Starting your session\N{HORIZONTAL ELLIPSIS}",
+        )
+
+    def unlock(self, pin: bytearray) -> None:
+        self._run(
+            lambda: self.workstation.unlock(pin),
+            _ignore,
+            "unlock",
+            lane=Lane.CARD,
+            label="Checking your smartcard\N{HORIZONTAL ELLIPSIS}",
+        )
+
+    def sign_out(self) -> None:
+        self._run(self.workstation.sign_out, _ignore, "sign out", lane=Lane.CARD)
+
+    # --- patients and consent ---------------------------------------------------------------------------------
+
+    def look_up(self, nhs_text: str) -> None:
+        try:
+            nhs_number = NhsNumber.parse(nhs_text)
+        except ConsentDesktopError as error:
+            self.failed.emit(error, "look up")
+            return
+        self._run(
+            lambda: self.workstation.look_up(nhs_number),
+            self._guarded(self.patient_shown.emit),
+            "look up",
+            label="Finding the patient\N{HORIZONTAL ELLIPSIS}",
+        )
+
+    def trace(self, **fields: Any) -> None:
+        """Fields as typed: family_name, given_name, gender, date_of_birth, postcode."""
+        try:
+            query = TraceQuery.parse(**fields)
+        except ConsentDesktopError as error:
+            self.failed.emit(error, "search")
+            return
+        self._run(
+            lambda: self.workstation.trace(query),
+            self._guarded(self._traced),
+            "search",
+            label="Searching PDS\N{HORIZONTAL ELLIPSIS}",
+        )
+
+    def load_consent(self, nhs_number: NhsNumber) -> None:
+        self._run(
+            lambda: self.workstation.load_consent(nhs_number),
+            self._guarded(self.consent_loaded.emit),
+            "read consent",
+            label="Reading consent from Spine\N{HORIZONTAL ELLIPSIS}",
+        )
+
+    def change_consent(
+        self, patient: Patient, shown: ConsentRecord | None, choice: ConsentChoice, expressed_by: ExpressedBy, note: str
+    ) -> None:
+        self._run(
+            lambda: self.workstation.change_consent(patient, shown, choice, expressed_by, note),
+            self._saved,
+            "change consent",
+            label="Saving to Spine\N{HORIZONTAL ELLIPSIS}",
+            keep=True,
+        )
+
+    def load_history(self, nhs_number: NhsNumber) -> None:
+        self._run(
+            lambda: self.workstation.history(nhs_number),
+            self._guarded(self.history_loaded.emit),
+            "read history",
+            lane=Lane.DISK,
+        )
+
+    def cancel(self) -> None:
+        """The user gave up waiting: pending lookups are dropped (a change in flight is not)."""
+        self.runner.cancel_all()
+
+    # --- internals ---------------------------------------------------------------------------------------------
+
+    def _run(
+        self,
+        work: Callable[[], T],
+        done: Callable[[T], None],
+        action: str,
+        *,
+        lane: Lane = Lane.SPINE,
+        label: str = "",
+        keep: bool = False,
+    ) -> None:
+        self.runner.submit(
+            work,
+            on_success=done,
+            on_failure=lambda error: self.failed.emit(error, action),
+            lane=lane,
+            label=label,
+            keep_on_cancel=keep,
+        )
+
+    def _guarded(self, deliver: Callable[[T], None]) -> Callable[[T], None]:
+        """Patient details reach the screen only while the session is active."""
+
+        def guarded(value: T) -> None:
+            if self.session_state is SessionState.ACTIVE:
+                deliver(value)
+
+        return guarded
+
+    def _traced(self, outcome: TraceOutcome) -> None:
+        self.trace_finished.emit(outcome)
+        if outcome.patient is not None:
+            self.patient_shown.emit(outcome.patient)
+
+    def _saved(self, result: SaveResult) -> None:
+        if self.session_state is SessionState.ACTIVE:
+            self.save_finished.emit(result)
+        else:
+            self._held_results.append(result)  # shown to the same user after unlocking
+
+    def _on_session_event(self, change: SessionChange) -> None:
+        if change.state in (SessionState.LOCKED, SessionState.SIGNED_OUT):
+            self.session_changed.emit(change)  # the screen hides patient details first...
+            self.runner.cancel_all()  # ...then nothing pending may bring them back
+            if change.state is SessionState.SIGNED_OUT:
+                self._held_results.clear()
+                if change.user_id:
+                    self._run(self.workstation.parts.sign_in.sign_out, _ignore, "sign out", lane=Lane.CARD)
+            return
+        self.session_changed.emit(change)
+        if change.state is SessionState.ACTIVE and self._held_results:
+            held, self._held_results = self._held_results, []
+            for result in held:
+                self.save_finished.emit(result)
+                if result.outcome is SaveOutcome.UNCONFIRMED:
+                    self.load_consent(result.nhs_number)
+
+    def _on_card_event(self, event: CardEvent) -> None:
+        self.card_status.emit(_CARD_STATUS.get(event.kind, CardStatus.NO_READER))
+
+    def _refresh_card(self) -> None:
+        self._run(self.workstation.card_status, self.card_status.emit, "check the card", lane=Lane.CARD)
+
+    def _check_expiry(self) -> None:
+        self._run(self.workstation.session.expire_if_due, _ignore, "check the session", lane=Lane.CARD)
+
+
+def _ignore(_: object) -> None:
+    """Outcomes that show themselves through the session's own signal."""
