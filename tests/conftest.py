@@ -6,13 +6,16 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt: no display in CI
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from consent_desktop.config import Settings, TomlFileSource, load_settings
+from consent_desktop.domain.errors import MiddlewareError
 from consent_desktop.domain.identity import RoleProfile, SpineIdentity
+from consent_desktop.sandbox import softcard
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
 from consent_desktop.spine.transport import SpineTransport
@@ -65,3 +68,31 @@ def acs(sandbox_settings: Settings, transport: SpineTransport) -> AcsClient:
         ActiveGate(),
         backoff=0.01,
     )
+
+
+# --- a sandbox with software smartcards ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def card_sandbox_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sandbox data folder with certificates and SoftHSM2 software cards, made once per session."""
+    try:
+        softcard.softhsm_module()
+    except MiddlewareError:
+        pytest.skip("SoftHSM2 is not installed (Debian package softhsm2)")
+    template = tmp_path_factory.mktemp("card-sandbox-template")
+    softcard.provision(template)
+    return template
+
+
+@pytest.fixture
+def card_sandbox(card_sandbox_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """A fresh sandbox (its own consent store) whose software cards are copies of the session's."""
+    data = tmp_path / "card-sandbox"
+    shutil.copytree(card_sandbox_template, data)
+    conf = data / "cards" / "softhsm2.conf"
+    conf.write_text(conf.read_text().replace(str(card_sandbox_template), str(data)))
+    # The card token exports SOFTHSM2_CONF for the process; put the previous value back afterwards.
+    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
+    with Sandbox(data, software_cards=True) as running:
+        yield running

@@ -1,0 +1,296 @@
+"""The command-line front end, end to end: card sign-in, then ACS and PDS over real mTLS to the sandbox."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from consent_desktop import cli
+from consent_desktop.sandbox import patients, pki
+from consent_desktop.sandbox.runtime import Sandbox
+from consent_desktop.sandbox.users import ADMIN_NO_B0020, GP, TRAINING_PIN
+
+RESTRICTED = patients.BY_NUMBER[patients.RESTRICTED_EXAMPLE]
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Logs, the audit and per-user settings go under a throwaway home, so tests can read them."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(variable, raising=False)
+    return home
+
+
+def run(
+    sandbox: Sandbox,
+    *args: str,
+    pin: str = TRAINING_PIN,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(pin + "\n"))
+    code = cli.main(["--config", str(sandbox.data.client_config), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_get_set_get_and_the_change_survives_a_restart(
+    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cli_run(*args: str) -> tuple[int, str, str]:
+        return run(card_sandbox, *args, "--pin-stdin", capsys=capsys, monkeypatch=monkeypatch)
+
+    code, out, _ = cli_run("permissions", "get", "9434765919")
+    assert code == 0 and "No preference recorded" in out and "943 476 5919" in out
+    code, out, _ = cli_run("permissions", "set", "943 476 5919", "--to", "no", "--expressed-by", "in-person")
+    assert code == 0 and out.startswith("Saved on Spine at ")
+    code, out, _ = cli_run("permissions", "get", "9434765919", "--json")
+    assert code == 0 and json.loads(out)["state"] == "no"
+    card_sandbox.stop()
+    card_sandbox.start()
+    code, out, _ = cli_run("permissions", "get", "9434765919", "--json")
+    assert json.loads(out)["plain_english"] == "Opted out of the Summary Care Record"
+
+
+def test_wrong_passcode_is_one_plain_line(
+    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run(
+        card_sandbox,
+        "permissions",
+        "get",
+        "9434765919",
+        "--pin-stdin",
+        pin="000000",
+        capsys=capsys,
+        monkeypatch=monkeypatch,
+    )
+    assert code == 1 and out == ""
+    assert err.strip() == "The passcode was not correct."
+
+
+def test_bad_nhs_number_is_refused_before_any_sign_in(
+    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(
+        card_sandbox,
+        "permissions",
+        "get",
+        "9434765918",
+        "--pin-stdin",
+        "--json",
+        capsys=capsys,
+        monkeypatch=monkeypatch,
+    )
+    document = json.loads(out)  # with --json, the one object goes to standard output, failures included
+    assert code == 1 and document["field"] == "nhs_number" and "last digit" in document["error"]
+
+
+def test_several_roles_need_a_choice(
+    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONSENT_DESKTOP__AUTH__TOKEN_LABEL", GP.token_label)
+    code, _, err = run(
+        card_sandbox, "permissions", "get", "9434765919", "--pin-stdin", capsys=capsys, monkeypatch=monkeypatch
+    )
+    assert code == 1 and "choose one with --role" in err and GP.roles[1].role_profile_id in err
+    code, out, _ = run(
+        card_sandbox,
+        "permissions",
+        "get",
+        "9434765919",
+        "--pin-stdin",
+        "--role",
+        GP.roles[1].role_profile_id,
+        capsys=capsys,
+        monkeypatch=monkeypatch,
+    )
+    assert code == 0 and "No preference recorded" in out
+
+
+def test_a_role_without_b0020_can_view_but_not_change(
+    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONSENT_DESKTOP__AUTH__TOKEN_LABEL", ADMIN_NO_B0020.token_label)
+    code, _, _ = run(
+        card_sandbox, "permissions", "get", "9434765919", "--pin-stdin", capsys=capsys, monkeypatch=monkeypatch
+    )
+    assert code == 0
+    code, _, err = run(
+        card_sandbox,
+        "permissions",
+        "set",
+        "9434765919",
+        "--to",
+        "no",
+        "--expressed-by",
+        "by-phone",
+        "--pin-stdin",
+        capsys=capsys,
+        monkeypatch=monkeypatch,
+    )
+    assert code == 1 and "does not include B0020" in err
+    assert card_sandbox.store is not None and card_sandbox.store.changes() == []
+
+
+def test_deceased_patient_consent_is_not_changed(
+    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = run(
+        card_sandbox,
+        "permissions",
+        "set",
+        patients.DECEASED_EXAMPLE,
+        "--to",
+        "no",
+        "--expressed-by",
+        "signed-form",
+        "--pin-stdin",
+        capsys=capsys,
+        monkeypatch=monkeypatch,
+    )
+    assert code == 1 and "has died" in err and "Consent changes are blocked" in err
+    assert card_sandbox.store is not None and card_sandbox.store.changes() == []
+
+
+def test_an_unconfirmable_change_exits_3(
+    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert card_sandbox.store is not None
+    card_sandbox.store.set_fault("drop-after-commit", scope="set", times=1)
+    card_sandbox.store.set_fault("http-503", scope="get", times=10)  # after the pre-change read
+    monkeypatch.setattr(cli, "_change", _change_without_reading_first)
+    code, _, err = run(
+        card_sandbox,
+        "permissions",
+        "set",
+        "9434765919",
+        "--to",
+        "no",
+        "--expressed-by",
+        "in-person",
+        "--pin-stdin",
+        capsys=capsys,
+        monkeypatch=monkeypatch,
+    )
+    assert code == 3 and "check again" in err
+
+
+def _change_without_reading_first(workstation, nhs, choice, expressed, note):  # type: ignore[no-untyped-def]
+    patient = workstation.look_up(nhs)
+    return workstation.change_consent(patient, None, choice, expressed, note)
+
+
+def test_restricted_patient_location_is_nowhere(
+    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, private_home: Path
+) -> None:
+    outputs = []
+    for extra in ((), ("--json",)):
+        code, out, err = run(
+            card_sandbox,
+            "patient",
+            "show",
+            RESTRICTED.nhs_number,
+            "--pin-stdin",
+            *extra,
+            capsys=capsys,
+            monkeypatch=monkeypatch,
+        )
+        assert code == 0
+        outputs.append(out + err)
+    code, out, err = run(
+        card_sandbox,
+        "patient",
+        "trace",
+        "--family",
+        RESTRICTED.family,
+        "--given",
+        RESTRICTED.given[0],
+        "--gender",
+        "female",
+        "--dob",
+        RESTRICTED.born.isoformat(),
+        "--pin-stdin",
+        "--json",
+        capsys=capsys,
+        monkeypatch=monkeypatch,
+    )
+    assert code == 0 and json.loads(out)["patient"]["restricted"] is True
+    outputs.append(out + err)
+    assert "Restricted record" in outputs[0]
+    assert json.loads(outputs[1])["patient"]["address"] is None
+    written = [p.read_text(errors="replace") for p in private_home.rglob("*") if p.is_file()]
+    assert any("9990000182" in text for text in written)  # the audit recorded the lookup...
+    for text in outputs + written:  # ...but nothing anywhere holds where the patient lives
+        for secret in (*RESTRICTED.address, RESTRICTED.postcode, RESTRICTED.gp):
+            if secret:
+                assert secret not in text
+
+
+def test_patient_trace_no_match_and_too_many(
+    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = run(
+        card_sandbox,
+        "patient",
+        "trace",
+        "--family",
+        "Nobody",
+        "--gender",
+        "male",
+        "--dob",
+        "1970-01-01",
+        "--pin-stdin",
+        capsys=capsys,
+        monkeypatch=monkeypatch,
+    )
+    assert code == 1 and "No patient matches" in err
+    code, _, err = run(
+        card_sandbox,
+        "patient",
+        "trace",
+        "--family",
+        "Hollowquay",
+        "--gender",
+        "female",
+        "--dob",
+        "2019-09-30",
+        "--pin-stdin",
+        capsys=capsys,
+        monkeypatch=monkeypatch,
+    )
+    assert code == 1 and "More than one patient matches" in err
+
+
+def test_diagnose_reports_sources_and_expiry(
+    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code = cli.main(["--config", str(card_sandbox.data.client_config), "diagnose", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["ok"]
+    sources = {row["key"]: row["source"] for row in report["settings"]}
+    assert sources["spine.endpoint"].startswith("per-machine file") and sources["spine.read_timeout"]
+    assert sources["auth.lock_on_card_removal"] == "default"
+    assert any(c["name"].startswith("ACS endpoint") and c["ok"] for c in report["checks"])
+    # an expired client certificate is reported, and the exit code says something is wrong
+    data = card_sandbox.data
+    expired = pki.client_certificate(
+        data.tls_ca(), "old endpoint", days=1, not_before=pki.datetime.now(pki.UTC) - pki.timedelta(days=30)
+    )
+    expired.write(data.pem("client"), data.key("client"))
+    code = cli.main(["--config", str(data.client_config), "diagnose"])
+    out = capsys.readouterr().out
+    assert code == 1 and "FAIL  client certificate" in out and "expired" in out
+
+
+def test_broken_settings_file_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "broken.toml"
+    config.write_text("[spine]\nread_timeout = 'soon'\n")
+    code = cli.main(["--config", str(config), "diagnose"])
+    err = capsys.readouterr().err
+    assert code == 2 and str(config) in err and "spine.read_timeout" in err
