@@ -159,6 +159,8 @@ class Pkcs11CardToken:
             token = self._find_token(token_label)
             if _pin_state(token) is PinState.LOCKED:
                 raise PinLocked()  # never offer a locked card another attempt
+            if not pin:
+                raise PinFormatInvalid()  # an empty passcode would cost a real attempt on some cards
             try:
                 # python-pkcs11 accepts the PIN only as str: an immutable copy that cannot be zeroed.
                 pin_text = pin.decode("utf-8")
@@ -182,7 +184,7 @@ class Pkcs11CardToken:
                 session.close()
                 raise
             self._session, self._key = session, key
-            log.info("smartcard login for user %s", identity.user_id)
+            log.debug("smartcard login succeeded")
             return identity
 
     def _identity_and_key(self, session: Session) -> tuple[CardIdentity, SignMixin]:

@@ -102,7 +102,7 @@ def provision(data_dir: Path) -> SoftCards:
         for user in USERS:
             issued = _card_certificate(user, look_alike_ca if user.card == "untrusted" else card_ca)
             with lib.get_token(token_label=user.token_label).open(rw=True, user_pin=TRAINING_PIN) as session:
-                _store(session, issued)
+                store_credentials(session, issued)
     manifest.write_text(json.dumps(stamp))  # written last: a half-made folder is made again next time
     return result
 
@@ -151,7 +151,8 @@ def _card_certificate(user: SandboxUser, ca: pki.Issued) -> pki.Issued:
     return pki.card_certificate(ca, user.user_id)
 
 
-def _store(session: Session, issued: pki.Issued) -> None:
+def store_credentials(session: Session, issued: pki.Issued) -> None:
+    """Put an RSA key and its certificate on a software card (an R/W session logged in as the user)."""
     key = issued.key
     assert isinstance(key, rsa.RSAPrivateKey)  # pki.card_certificate issues RSA keys, as NHS cards hold
     key_id = x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest
