@@ -123,58 +123,7 @@ class PdsService:
             warnings.append(SUPERSEDED)
         if record.restricted and not serial_only:
             warnings.append(LIMITED_RETRIEVAL)
-        return self._retrieval_answer(incoming, record, warnings, superseded_from, serial_only=serial_only)
-
-    def _retrieval_answer(
-        self,
-        incoming: Incoming,
-        record: SyntheticPatient,
-        warnings: Sequence[SpineCode],
-        superseded_from: str | None,
-        *,
-        serial_only: bool,
-    ) -> Response:
-        message, control_act = response_message(incoming, pds.RETRIEVE_ANSWER, "AA", version=VERSION)
-        add_reasons(control_act, warnings)
-        response = el(el(control_act, "subject", typeCode="SUBJ"), "PDSResponse", classCode="OBS", moodCode="EVN")
-        serial = el(
-            el(response, "pertinentInformation", typeCode="PERT"),
-            "pertinentSerialChangeNumber",
-            classCode="OBS",
-            moodCode="EVN",
-        )
-        el(serial, "code", code="2", codeSystem=OID_PDS_OBSERVATION)
-        el(serial, "value", value="1")
-        role = el(el(response, "subject", typeCode="SBJ"), "patientRole", classCode="PAT")
-        if record.restricted:
-            el(role, "confidentialityCode", code="S", codeSystem=pds.OID_SENSITIVITY)
-        el(role, "id", root=ns.OID_NHS_NUMBER, extension=record.nhs_number)
-        if not serial_only:
-            person = el(role, "patientPerson", classCode="PSN", determinerCode="INSTANCE")
-            _person_basics(person, record)
-            if not record.restricted and record.gp:
-                event = el(
-                    el(el(person, "playedOtherProviderPatient", classCode="PAT"), "subjectOf", typeCode="SBJ"),
-                    "patientCareProvisionEvent",
-                    classCode="PCPR",
-                    moodCode="EVN",
-                )
-                el(event, "code", code=pds.GP_REGISTRATION, codeSystem=pds.OID_CARE_PROVISION)
-                el(el(event, "effectiveTime"), "low", value="20200101")
-                el(event, "id", root=OID_CARE_EVENT_ID, extension="sbx1")
-                performer = el(event, "performer", typeCode="PRF")
-                el(el(performer, "assignedEntity", classCode="ASSIGNED"), "id", root=ns.OID_ODS, extension=record.gp)
-            if not record.restricted and (record.address or record.postcode):
-                _address(el(person, "COCT_MT000201UK02.PartOfWhole", classCode="PART"), record)
-            whole = el(person, "COCT_MT000203UK02.PartOfWhole", classCode="PART")
-            _name(el(whole, "partPerson", classCode="PSN", determinerCode="INSTANCE"), record)
-            if superseded_from:
-                replaced = el(el(role, "replacementOf", typeCode="REPL"), "oldVersion", classCode="PAT")
-                el(replaced, "id", root=ns.OID_NHS_NUMBER, extension=superseded_from)
-            if record.died:
-                _death_notification(el(role, "subjectOf2", typeCode="SBJ"))
-        el(el(control_act, "queryAck", type="QueryAck"), "queryResponseCode", code="OK")
-        return answer(incoming, message, wrapper=RETRIEVAL_WRAPPER)
+        return retrieval_answer(incoming, record, warnings, superseded_from, serial_only=serial_only)
 
     # --- simple trace ------------------------------------------------------------------------------------------
 
@@ -185,35 +134,89 @@ class PdsService:
             return _failed(incoming, NO_MATCH)
         if len(matches) > 1:
             return _failed(incoming, TOO_MANY)
-        return self._trace_answer(incoming, matches[0])
+        return trace_answer(incoming, matches[0])
 
-    def _trace_answer(self, incoming: Incoming, record: SyntheticPatient) -> Response:
-        message, control_act = response_message(incoming, pds.TRACE_ANSWER, "AA", version=VERSION)
-        add_reasons(control_act, [LIMITED_TRACE] if record.restricted else [])
-        match = el(el(control_act, "subject", typeCode="SUBJ"), "PdsTraceMatch", classCode="OBS", moodCode="EVN")
-        role = el(el(match, "subject", typeCode="SBJ"), "patientRole", classCode="PAT")
-        if record.restricted:
-            el(role, "confidentialityCode", code="S", codeSystem=pds.OID_SENSITIVITY)
-        elif record.address or record.postcode:
-            _address(role, record)
-        el(role, "id", root=ns.OID_NHS_NUMBER, extension=record.nhs_number)
+
+def retrieval_answer(
+    incoming: Incoming,
+    record: SyntheticPatient,
+    warnings: Sequence[SpineCode],
+    superseded_from: str | None,
+    *,
+    serial_only: bool,
+) -> Response:
+    """``QUPA_IN000009UK03`` for one record; a restricted record's location is never written."""
+    message, control_act = response_message(incoming, pds.RETRIEVE_ANSWER, "AA", version=VERSION)
+    add_reasons(control_act, warnings)
+    response = el(el(control_act, "subject", typeCode="SUBJ"), "PDSResponse", classCode="OBS", moodCode="EVN")
+    serial = el(
+        el(response, "pertinentInformation", typeCode="PERT"),
+        "pertinentSerialChangeNumber",
+        classCode="OBS",
+        moodCode="EVN",
+    )
+    el(serial, "code", code="2", codeSystem=OID_PDS_OBSERVATION)
+    el(serial, "value", value="1")
+    role = el(el(response, "subject", typeCode="SBJ"), "patientRole", classCode="PAT")
+    if record.restricted:
+        el(role, "confidentialityCode", code="S", codeSystem=pds.OID_SENSITIVITY)
+    el(role, "id", root=ns.OID_NHS_NUMBER, extension=record.nhs_number)
+    if not serial_only:
         person = el(role, "patientPerson", classCode="PSN", determinerCode="INSTANCE")
         _person_basics(person, record)
-        _name(person, record)
         if not record.restricted and record.gp:
-            provision = el(
+            event = el(
                 el(el(person, "playedOtherProviderPatient", classCode="PAT"), "subjectOf", typeCode="SBJ"),
-                "patientCareProvision",
+                "patientCareProvisionEvent",
                 classCode="PCPR",
                 moodCode="EVN",
             )
-            el(provision, "code", code=pds.GP_REGISTRATION, codeSystem=pds.OID_CARE_PROVISION)
-            performer = el(provision, "performer", typeCode="PRF")
-            el(el(performer, "assignedOrganization", classCode="ASSIGNED"), "id", root=ns.OID_ODS, extension=record.gp)
+            el(event, "code", code=pds.GP_REGISTRATION, codeSystem=pds.OID_CARE_PROVISION)
+            el(el(event, "effectiveTime"), "low", value="20200101")
+            el(event, "id", root=OID_CARE_EVENT_ID, extension="sbx1")
+            performer = el(event, "performer", typeCode="PRF")
+            el(el(performer, "assignedEntity", classCode="ASSIGNED"), "id", root=ns.OID_ODS, extension=record.gp)
+        if not record.restricted and (record.address or record.postcode):
+            _address(el(person, "COCT_MT000201UK02.PartOfWhole", classCode="PART"), record)
+        whole = el(person, "COCT_MT000203UK02.PartOfWhole", classCode="PART")
+        _name(el(whole, "partPerson", classCode="PSN", determinerCode="INSTANCE"), record)
+        if superseded_from:
+            replaced = el(el(role, "replacementOf", typeCode="REPL"), "oldVersion", classCode="PAT")
+            el(replaced, "id", root=ns.OID_NHS_NUMBER, extension=superseded_from)
         if record.died:
-            _death_notification(el(role, "subjectOf3", typeCode="SBJ"))
-        el(el(control_act, "queryAck", type="QueryAck"), "queryResponseCode", code="OK")
-        return answer(incoming, message, wrapper=TRACE_WRAPPER)
+            _death_notification(el(role, "subjectOf2", typeCode="SBJ"))
+    el(el(control_act, "queryAck", type="QueryAck"), "queryResponseCode", code="OK")
+    return answer(incoming, message, wrapper=RETRIEVAL_WRAPPER)
+
+
+def trace_answer(incoming: Incoming, record: SyntheticPatient) -> Response:
+    """``QUPA_IN000007UK01`` for a unique match; a restricted record's location is never written."""
+    message, control_act = response_message(incoming, pds.TRACE_ANSWER, "AA", version=VERSION)
+    add_reasons(control_act, [LIMITED_TRACE] if record.restricted else [])
+    match = el(el(control_act, "subject", typeCode="SUBJ"), "PdsTraceMatch", classCode="OBS", moodCode="EVN")
+    role = el(el(match, "subject", typeCode="SBJ"), "patientRole", classCode="PAT")
+    if record.restricted:
+        el(role, "confidentialityCode", code="S", codeSystem=pds.OID_SENSITIVITY)
+    elif record.address or record.postcode:
+        _address(role, record)
+    el(role, "id", root=ns.OID_NHS_NUMBER, extension=record.nhs_number)
+    person = el(role, "patientPerson", classCode="PSN", determinerCode="INSTANCE")
+    _person_basics(person, record)
+    _name(person, record)
+    if not record.restricted and record.gp:
+        provision = el(
+            el(el(person, "playedOtherProviderPatient", classCode="PAT"), "subjectOf", typeCode="SBJ"),
+            "patientCareProvision",
+            classCode="PCPR",
+            moodCode="EVN",
+        )
+        el(provision, "code", code=pds.GP_REGISTRATION, codeSystem=pds.OID_CARE_PROVISION)
+        performer = el(provision, "performer", typeCode="PRF")
+        el(el(performer, "assignedOrganization", classCode="ASSIGNED"), "id", root=ns.OID_ODS, extension=record.gp)
+    if record.died:
+        _death_notification(el(role, "subjectOf3", typeCode="SBJ"))
+    el(el(control_act, "queryAck", type="QueryAck"), "queryResponseCode", code="OK")
+    return answer(incoming, message, wrapper=TRACE_WRAPPER)
 
 
 def read_trace_query(incoming: Incoming) -> TraceCriteria:
