@@ -332,16 +332,14 @@ class TraceQuery:
     postcode: str | None = None
 
     def __post_init__(self) -> None:
-        if _clean_name("family_name", "family name", self.family_name, required=True) != self.family_name:
-            raise InvalidInput("family_name", "The family name is not in its checked form; use TraceQuery.parse.")
-        if self.given_name is not None and (
-            _clean_name("given_name", "given name", self.given_name, required=True) != self.given_name
-        ):
-            raise InvalidInput("given_name", "The given name is not in its checked form; use TraceQuery.parse.")
-        if self.postcode is not None and normalise_postcode(self.postcode) != self.postcode:
-            raise InvalidInput("postcode", "Enter a full UK postcode, for example AB1 2CD, or leave it blank.")
-        if not isinstance(self.gender, Gender):
-            raise InvalidInput("gender", "Gender must be Male, Female, Not known or Not specified.")
+        checked = (
+            _clean_name("family_name", "family name", self.family_name, required=True),
+            _clean_name("given_name", "given name", self.given_name or "", required=False),
+            normalise_postcode(self.postcode or ""),
+            Gender.parse(self.gender),
+        )
+        if checked != (self.family_name, self.given_name, self.postcode, self.gender):
+            raise ValueError("trace fields must be in their checked form: build the query with TraceQuery.parse")
 
     @classmethod
     def parse(

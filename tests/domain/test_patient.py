@@ -296,10 +296,12 @@ def test_trace_reports_fields_in_form_order() -> None:
 
 def test_trace_constructor_refuses_unchecked_values() -> None:
     with pytest.raises(InvalidInput) as refused:
-        TraceQuery("Varnhollow", Gender.MALE, date(1988, 5, 21), postcode="qq52ab")
-    assert refused.value.field == "postcode"
-    with pytest.raises(InvalidInput):
         TraceQuery("", Gender.MALE, date(1988, 5, 21))
+    assert refused.value.field == "family_name"
+    with pytest.raises(ValueError, match=r"TraceQuery\.parse"):
+        TraceQuery("Varnhollow", Gender.MALE, date(1988, 5, 21), postcode="qq52ab")  # valid, but not normalised
+    with pytest.raises(ValueError, match=r"TraceQuery\.parse"):
+        TraceQuery("Varnhollow", Gender.MALE, date(1988, 5, 21), given_name="")
 
 
 def test_trace_outcome_holds_a_patient_only_for_a_match() -> None:
