@@ -1,0 +1,56 @@
+"""The PyInstaller build: the frozen program's self-test passes, with every module of the app inside it."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from consent_desktop.spine import schemas
+from tests.packaging.conftest import FREEZE_TIMEOUT, FrozenApp
+
+pytestmark = [
+    pytest.mark.timeout(FREEZE_TIMEOUT + 120),
+    pytest.mark.skipif(sys.platform != "linux", reason="the Windows workflow checks the Windows build"),
+]
+
+
+def run_frozen(app: FrozenApp, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.run(
+        [str(app.executable), *args], capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+
+
+def test_the_frozen_self_test_passes(frozen_app: FrozenApp) -> None:
+    result = run_frozen(frozen_app, "--selftest")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Consent Desktop self-test (frozen build, Python 3.")
+    assert lines[-1] == "self-test passed: 6 checks"
+    assert f"ok    schemas    {len(schemas._ROOTS)} Spine schemas compiled" in lines
+    assert "ok    libraries  10 imported" in lines
+    assert any(line.startswith("ok    pdf        printed a ") for line in lines)
+
+
+def test_every_module_of_the_app_was_frozen(frozen_app: FrozenApp) -> None:
+    result = run_frozen(frozen_app, "--selftest")
+    imported = re.search(r"^ok    modules    (\d+) imported$", result.stdout, re.MULTILINE)
+    assert imported is not None, result.stdout
+    assert int(imported.group(1)) == frozen_app.expected_modules
+
+
+def test_the_build_carries_its_data_and_leaves_out_the_gtk_theme(frozen_app: FrozenApp) -> None:
+    internal = frozen_app.folder / "_internal"
+    xsds = list((internal / "consent_desktop" / "spine" / "schemas" / "omvt").rglob("*.xsd"))
+    source_xsds = list((Path(schemas.__file__).parent / "schemas" / "omvt").rglob("*.xsd"))
+    assert len(xsds) == len(source_xsds) > 0
+    plugins = internal / "PySide6" / "Qt" / "plugins"
+    assert (plugins / "platforms" / "libqoffscreen.so").is_file()
+    assert (plugins / "printsupport").is_dir()
+    assert not list(internal.rglob("libqgtk3.so"))
+    assert not list(internal.glob("libgtk-3.so*"))

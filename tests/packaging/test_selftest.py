@@ -1,0 +1,92 @@
+"""The self-test from source: what it prints and when it fails (the frozen build's run is in test_frozen.py)."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+from tests.packaging.conftest import REPO
+
+ENTRY = REPO / "packaging" / "entry.py"
+
+
+def run_python(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=120, env=env, cwd=cwd, check=False
+    )
+
+
+def one_pixel_png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1x1, 8-bit RGB
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_every_check_passes_from_source() -> None:
+    result = run_python(str(ENTRY), "--selftest")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Consent Desktop self-test (from source, Python 3.")
+    for check in ("modules", "libraries", "schemas", "qt", "resources", "pdf"):
+        assert any(line.startswith(f"ok    {check}") for line in lines), result.stdout
+    assert "9 Spine schemas compiled" in result.stdout
+    assert "platform offscreen" in result.stdout
+    assert lines[-1] == "self-test passed: 6 checks"
+
+
+def test_a_missing_library_fails_the_self_test_and_is_named() -> None:
+    script = (
+        "import sys; from consent_desktop import selftest; "
+        "selftest.RUNTIME_LIBRARIES += ('consent_desktop_no_such_library',); sys.exit(selftest.run())"
+    )
+    result = run_python("-c", script)
+    assert result.returncode == 1
+    assert "FAIL  libraries  1 of 11 libraries failed to import" in result.stdout
+    assert "consent_desktop_no_such_library: ModuleNotFoundError" in result.stdout
+    assert result.stdout.splitlines()[-1] == "self-test FAILED: libraries"
+
+
+def test_resources_are_loaded_and_a_broken_image_is_reported(tmp_path: Path) -> None:
+    resources = tmp_path / "resources"
+    (resources / "icons").mkdir(parents=True)
+    (resources / "icons" / "app.png").write_bytes(one_pixel_png())
+    (resources / "icons" / "broken.svg").write_text("this is not an image", encoding="utf-8")
+    (resources / "about.txt").write_text("Consent Desktop", encoding="utf-8")
+    script = (
+        "import pathlib, sys; from consent_desktop import selftest; "
+        "selftest.files = lambda package: pathlib.Path(sys.argv[1]); sys.exit(selftest.run())"
+    )
+    result = run_python("-c", script, str(tmp_path))
+    assert result.returncode == 1
+    assert "FAIL  resources  1 of 3 resources failed to load" in result.stdout
+    assert "broken.svg: " in result.stdout
+    (resources / "icons" / "broken.svg").unlink()
+    result = run_python("-c", script, str(tmp_path))
+    assert result.returncode == 0, result.stdout
+    assert "ok    resources  2 loaded" in result.stdout
+
+
+def test_the_report_can_go_to_a_file(tmp_path: Path) -> None:
+    report = tmp_path / "selftest.txt"
+    result = run_python(str(ENTRY), "--selftest", str(report))
+    assert result.returncode == 0
+    assert result.stdout == ""
+    assert report.read_text(encoding="utf-8").splitlines()[-1] == "self-test passed: 6 checks"
+
+
+def test_unexpected_arguments_are_refused() -> None:
+    result = run_python(str(ENTRY), "--selftest", "a", "b")
+    assert result.returncode == 2
+    assert "usage: ConsentDesktop --selftest [REPORT-FILE]" in result.stderr
