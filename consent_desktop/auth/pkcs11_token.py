@@ -132,9 +132,11 @@ class Pkcs11CardToken:
     # --- on the worker thread --------------------------------------------------------------------------------
 
     def _call(self, work: Callable[..., _T], *args: Any) -> _T:
-        if self._closed:
-            raise MiddlewareError("smartcard token used after close()")
-        return self._executor.submit(work, *args).result()
+        try:
+            future = self._executor.submit(work, *args)
+        except RuntimeError as exc:  # the executor has been shut down
+            raise MiddlewareError("smartcard token used after close()") from exc
+        return future.result()
 
     def _library(self) -> _pkcs11.lib:
         if self._lib is not None:

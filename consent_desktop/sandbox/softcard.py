@@ -115,6 +115,7 @@ def _read_manifest(path: Path) -> object:
 
 
 def _init_token(conf: Path, label: str) -> None:
+    """With SoftHSM2's own tool, because python-pkcs11 has no C_InitToken."""
     util = shutil.which("softhsm2-util")
     if util is None:
         raise MiddlewareError("SoftHSM2 is not installed: softhsm2-util is not on PATH (Debian package softhsm2)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -181,11 +183,22 @@ def test_missing_module_is_a_middleware_error(tmp_path: Path, trusted_cas: tuple
     assert "not found" in missing.value.details
 
 
-def test_broken_module_is_a_middleware_error(tmp_path: Path, trusted_cas: tuple[x509.Certificate, ...]) -> None:
+@pytest.mark.parametrize("kind", ["not a library", "a library without PKCS#11"])
+def test_broken_module_is_a_middleware_error(
+    tmp_path: Path, trusted_cas: tuple[x509.Certificate, ...], kind: str
+) -> None:
     broken = tmp_path / "broken-pkcs11.so"
-    broken.write_text("not a shared library")
+    if kind == "not a library":
+        broken.write_text("not a shared library")
+    else:
+        gcc = shutil.which("gcc") or pytest.skip("gcc is needed to build a library")
+        source = tmp_path / "nothing.c"
+        source.write_text("int nothing(void) { return 0; }\n")
+        subprocess.run([gcc, "-shared", "-fPIC", "-o", str(broken), str(source)], check=True)
+
     with Pkcs11CardToken(broken, trusted_cas) as card_token, pytest.raises(MiddlewareError) as refused:
         card_token.login(bytearray(RIGHT))
+
     assert "could not be loaded" in refused.value.details
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -26,11 +25,10 @@ def test_provisioning_again_reuses_the_cards(soft_cards: SoftCards) -> None:
     data_dir = soft_cards.conf_path.parent.parent
     tokens = sorted(p.name for p in (data_dir / "cards" / "tokens").iterdir())
 
-    started = time.monotonic()
     again = provision(data_dir)
 
-    assert time.monotonic() - started < 0.1
     assert again == soft_cards
+    # SoftHSM2 names each token's folder with a fresh UUID: the same names mean the same tokens.
     assert sorted(p.name for p in (data_dir / "cards" / "tokens").iterdir()) == tokens
 
 
