@@ -20,7 +20,7 @@ from consent_desktop.auth.session import ChangeConsentCheck, SessionChange, Sess
 from consent_desktop.auth.training_presence import TrainingPresence
 from consent_desktop.controller.runner import Lane, OperationRunner
 from consent_desktop.controller.workstation import CardStatus, Workstation
-from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, ExpressedBy, SaveOutcome, SaveResult
+from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, ExpressedBy, SaveResult
 from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.domain.patient import Patient, TraceOutcome, TraceQuery
@@ -59,6 +59,8 @@ class Controller(QObject):
         self._held_results: list[SaveResult] = []
         self._session_event.connect(self._on_session_event, Qt.ConnectionType.QueuedConnection)
         self._card_event.connect(self._on_card_event, Qt.ConnectionType.QueuedConnection)
+        self._hear_session = self._session_event.emit  # kept, so the very same callable can be removed
+        self._closed = False
         self._expiry = QTimer(self)
         self._expiry.setInterval(EXPIRY_CHECK_MS)
         self._expiry.timeout.connect(self._check_expiry)
@@ -66,7 +68,7 @@ class Controller(QObject):
     # --- life cycle -------------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.workstation.session.add_listener(self._session_event.emit)
+        self.workstation.session.add_listener(self._hear_session)
         self._run(
             lambda: self.workstation.start(self._card_event.emit),
             lambda _: self._refresh_card(),
@@ -77,7 +79,9 @@ class Controller(QObject):
 
     def shutdown(self) -> None:
         """Sign out and release the card and connections; blocks briefly, only when the app closes."""
+        self._closed = True
         self._expiry.stop()
+        self.workstation.session.remove_listener(self._hear_session)
         self.runner.shutdown()
         try:
             self.workstation.sign_out()
@@ -101,34 +105,20 @@ class Controller(QObject):
     # --- signing in -----------------------------------------------------------------------------------------
 
     def sign_in(self, pin: bytearray) -> None:
-        self._run(
-            lambda: self.workstation.sign_in(pin),
-            _ignore,
-            "sign in",
-            lane=Lane.CARD,
-            label="Checking your smartcard\N{HORIZONTAL ELLIPSIS}",
-        )
+        self._card(lambda: self.workstation.sign_in(pin), "sign in", "Checking your smartcard\N{HORIZONTAL ELLIPSIS}")
 
     def choose_role(self, role_profile_id: str) -> None:
-        self._run(
+        self._card(
             lambda: self.workstation.choose_role(role_profile_id),
-            _ignore,
             "choose a role",
-            lane=Lane.CARD,
-            label="Starting your session\N{HORIZONTAL ELLIPSIS}",
+            "Starting your session\N{HORIZONTAL ELLIPSIS}",
         )
 
     def unlock(self, pin: bytearray) -> None:
-        self._run(
-            lambda: self.workstation.unlock(pin),
-            _ignore,
-            "unlock",
-            lane=Lane.CARD,
-            label="Checking your smartcard\N{HORIZONTAL ELLIPSIS}",
-        )
+        self._card(lambda: self.workstation.unlock(pin), "unlock", "Checking your smartcard\N{HORIZONTAL ELLIPSIS}")
 
     def sign_out(self) -> None:
-        self._run(self.workstation.sign_out, _ignore, "sign out", lane=Lane.CARD)
+        self._card(self.workstation.sign_out, "sign out", "")
 
     # --- patients and consent ---------------------------------------------------------------------------------
 
@@ -211,6 +201,11 @@ class Controller(QObject):
             keep_on_cancel=keep,
         )
 
+    def _card(self, work: Callable[[], object], action: str, label: str) -> None:
+        """Card and session work: no patient data in its outcome, so a lock never discards it (an unlock
+        refused because another card was used must still say why)."""
+        self._run(work, _ignore, action, lane=Lane.CARD, label=label, keep=True)
+
     def _guarded(self, deliver: Callable[[T], None]) -> Callable[[T], None]:
         """Patient details reach the screen only while the session is active."""
 
@@ -245,7 +240,7 @@ class Controller(QObject):
             held, self._held_results = self._held_results, []
             for result in held:
                 self.save_finished.emit(result)
-                if result.outcome is SaveOutcome.UNCONFIRMED:
+                if result.record is None:  # not re-read while locked: show what Spine holds now
                     self.load_consent(result.nhs_number)
 
     def _on_card_event(self, event: CardEvent) -> None:

@@ -60,11 +60,13 @@ class Workstation:
         self.session = parts.session
         self._on_close = on_close
         self._started = False
+        self._inserted_label: str | None = None  # a software card names itself; a real reader does not
 
     def start(self, on_card: CardListener | None = None) -> None:
         """Follow the card: a removal reaches the session (which locks) before anyone else hears of it."""
 
         def heard(event: CardEvent) -> None:
+            self._inserted_label = event.token_label if event.kind == "inserted" else None
             self.session.card_event(event)
             if on_card is not None:
                 on_card(event)
@@ -90,7 +92,9 @@ class Workstation:
 
     @property
     def token_label(self) -> str | None:
-        return self.parts.settings.auth.token_label or None
+        """Which card to use: the software card in the training reader, else the configured label, else the one
+        card present."""
+        return self._inserted_label or self.parts.settings.auth.token_label or None
 
     def sign_in(self, pin: bytearray, token_label: str | None = None) -> SessionState:
         state = self.parts.sign_in.sign_in(pin, token_label or self.token_label)
