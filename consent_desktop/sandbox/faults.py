@@ -34,7 +34,7 @@ KINDS = {
         FaultKind("drop-after-commit", "store the change, then close the connection without answering"),
         FaultKind("tls-refuse", "abort the TLS handshake of new connections"),
         FaultKind("other-message", "answer as if to a different request (wrong RelatesTo and messageRef)"),
-        FaultKind("other-patient", "answer a consent read with a different patient's record"),
+        FaultKind("other-patient", "answer a consent read or a PDS retrieval with a different patient's record"),
     )
 }
 SCOPES = ("all", "get", "set", "pds", "cis")

@@ -126,8 +126,9 @@ def read_request(body: bytes, soap_action: str) -> Incoming:
         raise Refusal(soap_fault("300", f"unsupported interaction {interaction_id}"))
     problems = schemas.validation_errors(message)
     if problems:
+        where = problems[0].split(":", 1)[0]  # where, not what: lxml's text can quote a name or a date of birth
         raise Refusal(
-            error_answer(incoming, [("400", "Invalid Request"), ("400", f"Schema validation: {problems[0]}")])
+            error_answer(incoming, [("400", "Invalid Request"), ("400", f"Schema validation failed, {where}")])
         )
     return _with_author(incoming)
 
