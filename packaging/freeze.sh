@@ -9,7 +9,7 @@ BUILD_DIR=${BUILD_DIR:-build}
 if [ -z "${PYTHON:-}" ]; then
   if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python; fi
 fi
-"$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
+"$PYTHON" -m PyInstaller --noconfirm --log-level WARN \
   --distpath "$DIST_DIR" --workpath "$BUILD_DIR/pyinstaller" \
   packaging/pyinstaller/consent-desktop.spec
 echo "Frozen: $DIST_DIR/ConsentDesktop"
