@@ -11,14 +11,15 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, SaveOutcome, SaveResult
 from consent_desktop.domain.errors import ConsentDesktopError, SessionNotActive, SpineError, SpineRejected
-from consent_desktop.domain.identity import SessionGate
+from consent_desktop.domain.identity import SessionGate, SpineIdentity
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.spine import acs_messages
-from consent_desktop.spine.envelope import SoapFault, read_envelope
+from consent_desktop.spine.envelope import OutgoingMessage
+from consent_desktop.spine.exchange import Exchange, utc_now
 from consent_desktop.spine.transport import SpineTransport
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,6 @@ class AcsEndpoint:
     local_asid: str
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class AcsClient:
     def __init__(
         self,
@@ -44,62 +41,36 @@ class AcsClient:
         *,
         attempts: int = 3,
         backoff: float = 0.2,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._transport = transport
         self._endpoint = endpoint
-        self._session = session
-        self._attempts = max(1, attempts)
-        self._backoff = backoff
+        self._exchange = Exchange(
+            transport, endpoint.url, session, attempts=attempts, backoff=backoff, clock=clock, sleep=sleep
+        )
         self._clock = clock
-        self._sleep = sleep
 
     def get_consent(self, nhs_number: NhsNumber) -> ConsentRecord:
         """The current record; retried only on a failed connection or a retriable SOAP fault."""
-        for attempt in range(1, self._attempts + 1):
-            try:
-                return self._get_once(nhs_number)
-            except SpineError as error:
-                if attempt == self._attempts or not _safe_to_retry_read(error):
-                    raise
-                log.info("ACS read attempt %d failed (%s); retrying", attempt, error.details)
-                self._sleep(self._backoff * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _get_once(self, nhs_number: NhsNumber) -> ConsentRecord:
-        identity = self._session.require_active()
-        message = acs_messages.build_get(
-            nhs_number,
-            identity,
-            to=self._endpoint.url,
-            spine_asid=self._endpoint.spine_asid,
-            local_asid=self._endpoint.local_asid,
-            now=self._clock(),
+        def build(identity: SpineIdentity, now: datetime) -> OutgoingMessage:
+            return acs_messages.build_get(nhs_number, identity, now=now, **self._addressing())
+
+        return self._exchange.read(
+            "ACS read",
+            build,
+            acs_messages.GET_ANSWERS,
+            lambda answer: acs_messages.read_get_answer(answer.hl7, nhs_number, self._clock()),
         )
-        http = self._transport.post(self._endpoint.url, message.interaction.action, message.body)
-        answer = read_envelope(
-            http.status, http.content_type, http.body, expected=acs_messages.GET_ANSWERS, request=message
-        )
-        return acs_messages.read_get_answer(answer.hl7, nhs_number, self._clock())
 
     def set_consent(self, nhs_number: NhsNumber, choice: ConsentChoice) -> SaveResult:
         """Send one change and find out, by re-reading when needed, whether Spine holds it."""
-        identity = self._session.require_active()
-        message = acs_messages.build_set(
-            nhs_number,
-            choice,
-            identity,
-            to=self._endpoint.url,
-            spine_asid=self._endpoint.spine_asid,
-            local_asid=self._endpoint.local_asid,
-            now=self._clock(),
-        )
+
+        def build(identity: SpineIdentity, now: datetime) -> OutgoingMessage:
+            return acs_messages.build_set(nhs_number, choice, identity, now=now, **self._addressing())
+
         try:
-            http = self._transport.post(self._endpoint.url, message.interaction.action, message.body)
-            answer = read_envelope(
-                http.status, http.content_type, http.body, expected=acs_messages.SET_ANSWERS, request=message
-            )
+            answer = self._exchange.once(build, acs_messages.SET_ANSWERS)
             acs_messages.read_set_answer(answer.hl7)
         except SpineRejected as rejected:
             return self._result(SaveOutcome.NOT_SAVED, nhs_number, choice, None, rejected.user_message)
@@ -109,6 +80,13 @@ class AcsClient:
             log.warning("ACS change outcome unknown (%s); re-reading", error.details)
             return self._settle_by_reread(nhs_number, choice, error)
         return self._confirm_accepted(nhs_number, choice)
+
+    def _addressing(self) -> dict[str, str]:
+        return {
+            "to": self._endpoint.url,
+            "spine_asid": self._endpoint.spine_asid,
+            "local_asid": self._endpoint.local_asid,
+        }
 
     def _confirm_accepted(self, nhs_number: NhsNumber, choice: ConsentChoice) -> SaveResult:
         try:
@@ -156,12 +134,6 @@ class AcsClient:
             reason=reason.rstrip("."),
             confirmed_by_reread=confirmed,
         )
-
-
-def _safe_to_retry_read(error: SpineError) -> bool:
-    if isinstance(error, SoapFault):
-        return error.retryable
-    return not error.request_sent
 
 
 def _unknown_reason(cause: SpineError, reread_error: ConsentDesktopError) -> str:

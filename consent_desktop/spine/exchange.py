@@ -1,0 +1,72 @@
+"""One request and its answer with a Spine service, as every client sends them.
+
+The session is asked for the signed-in identity before every attempt (so nothing is sent once it has locked),
+every attempt is built afresh (new message ids), and only reads are retried — and only when the request
+certainly never reached Spine or Spine's messaging layer says trying again is safe (SOAP fault 200/206/208).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from consent_desktop.domain.errors import SpineError
+from consent_desktop.domain.identity import SessionGate, SpineIdentity
+from consent_desktop.spine.envelope import Answer, OutgoingMessage, SoapFault, read_envelope
+from consent_desktop.spine.transport import SpineTransport
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Build = Callable[[SpineIdentity, datetime], OutgoingMessage]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def safe_to_retry(error: SpineError) -> bool:
+    if isinstance(error, SoapFault):
+        return error.retryable
+    return not error.request_sent
+
+
+class Exchange:
+    def __init__(
+        self,
+        transport: SpineTransport,
+        url: str,
+        session: SessionGate,
+        *,
+        attempts: int = 3,
+        backoff: float = 0.2,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._transport = transport
+        self._url = url
+        self._session = session
+        self._attempts = max(1, attempts)
+        self._backoff = backoff
+        self.clock = clock
+        self._sleep = sleep
+
+    def once(self, build: Build, expected: frozenset[str]) -> Answer:
+        """One attempt: no retry whatever happens (the only way a change is ever sent)."""
+        message = build(self._session.require_active(), self.clock())
+        http = self._transport.post(self._url, message.interaction.action, message.body)
+        return read_envelope(http.status, http.content_type, http.body, expected=expected, request=message)
+
+    def read(self, what: str, build: Build, expected: frozenset[str], parse: Callable[[Answer], T]) -> T:
+        """A read, retried with backoff while it is safe to."""
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return parse(self.once(build, expected))
+            except SpineError as error:
+                if attempt == self._attempts or not safe_to_retry(error):
+                    raise
+                log.info("%s attempt %d failed (%s); retrying", what, attempt, error.details)
+                self._sleep(self._backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")  # pragma: no cover
