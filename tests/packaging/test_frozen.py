@@ -36,6 +36,9 @@ def test_the_frozen_self_test_passes(frozen_app: FrozenApp) -> None:
     assert f"ok    schemas    {len(schemas._ROOTS)} Spine schemas compiled" in lines
     assert f"ok    libraries  {len(selftest.RUNTIME_LIBRARIES)} imported" in lines
     assert any(line.startswith("ok    pdf        printed a ") for line in lines)
+    resources = Path(selftest.__file__).parent / "resources"
+    packaged = sum(1 for path in resources.rglob("*") if path.is_file()) if resources.is_dir() else 0
+    assert (f"ok    resources  {packaged} loaded" if packaged else "ok    resources  none packaged") in lines
 
 
 def test_every_module_of_the_app_was_frozen(frozen_app: FrozenApp) -> None:
