@@ -17,7 +17,7 @@ bench: setup           ## benchmarks, written to benchmarks/report/
 	.venv/bin/python -m benchmarks
 
 lint: setup
-	.venv/bin/ruff check consent_desktop tests benchmarks && .venv/bin/mypy && .venv/bin/lint-imports
+	.venv/bin/ruff check consent_desktop tests benchmarks packaging && .venv/bin/mypy && .venv/bin/lint-imports
 
 clean:
 	rm -rf .venv build dist .pytest_cache .mypy_cache .ruff_cache

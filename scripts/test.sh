@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export QT_QPA_PLATFORM=${QT_QPA_PLATFORM:-offscreen}
-echo "== ruff"; .venv/bin/ruff check consent_desktop tests benchmarks
+echo "== ruff"; .venv/bin/ruff check consent_desktop tests benchmarks packaging
 echo "== mypy --strict"; .venv/bin/mypy
 echo "== import contracts"; .venv/bin/lint-imports
 echo "== pytest"; .venv/bin/python -m pytest "$@"

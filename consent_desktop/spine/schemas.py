@@ -28,8 +28,15 @@ def known(message_name: str) -> bool:
     return message_name in _ROOTS
 
 
+def message_names() -> tuple[str, ...]:
+    """Every HL7 message this app sends or the sandbox answers with, each with its Spine XSD."""
+    return tuple(_ROOTS)
+
+
+
 @cache
-def _schema(message_name: str) -> etree.XMLSchema:
+def schema(message_name: str) -> etree.XMLSchema:
+    """The compiled XSD for one message (compiled once, then shared)."""
     folder = _ROOTS[message_name]
     resource = files("consent_desktop.spine") / "schemas" / "omvt" / folder / f"{message_name}.xsd"
     with as_file(resource) as xsd_path:
@@ -42,7 +49,7 @@ def validation_errors(message: etree._Element) -> list[str]:
     """Schema errors for an HL7 message element (empty when valid). The element's local name picks the XSD."""
     name = etree.QName(message).localname
     with _lock:
-        schema = _schema(name)
-        if schema.validate(etree.ElementTree(message)):
+        compiled = schema(name)
+        if compiled.validate(etree.ElementTree(message)):
             return []
-        return [f"line {e.line}: {e.message}" for e in schema.error_log]
+        return [f"line {e.line}: {e.message}" for e in compiled.error_log]
