@@ -35,8 +35,14 @@ class Msi:
     onedir: Path
 
     def table(self, name: str) -> list[dict[str, str]]:
+        # msiinfo writes a table's binary streams (the Icon table's icons) into the working directory.
         exported = subprocess.run(
-            ["msiinfo", "export", str(self.path), name], capture_output=True, text=True, check=True, timeout=60
+            ["msiinfo", "export", str(self.path), name],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+            cwd=self.path.parent,
         ).stdout
         lines = exported.replace("\r\n", "\n").rstrip("\n").split("\n")
         columns = lines[0].split("\t")
