@@ -72,6 +72,7 @@ class FakeCardToken:
         self.login_attempts = 0
         self.signed: list[bytes] = []
         self.logouts = 0
+        self.identity_reads = 0  # certificate reads without a PIN
 
     def insert(self, card: FakeCard) -> None:
         self.card = card
@@ -108,6 +109,10 @@ class FakeCardToken:
             return card.identity
         finally:
             pin[:] = bytes(len(pin))
+
+    def read_identity(self, token_label: str | None = None) -> CardIdentity:
+        self.identity_reads += 1
+        return self._card().identity
 
     def sign(self, data: bytes) -> bytes:
         card = self._card()

@@ -21,7 +21,8 @@ class PinState(Enum):
 
 @dataclass(frozen=True)
 class CardIdentity:
-    """Read from the card's authentication certificate after a successful PIN login."""
+    """Read from the card's authentication certificate (after a PIN login, or without one to see whose card
+    is in the reader)."""
 
     user_id: str  # the 12-digit SDS user id: the certificate's subject CN
     subject: str
@@ -39,6 +40,11 @@ class CardToken(Protocol):
     def login(self, pin: bytearray, token_label: str | None = None) -> CardIdentity:
         """Log in and read the certificate. ``pin`` is overwritten with zeros before this returns, whatever
         happens. Raises the card errors of :mod:`consent_desktop.domain.errors`."""
+        ...
+
+    def read_identity(self, token_label: str | None = None) -> CardIdentity:
+        """Read and check the card's certificate without logging in (no PIN): whose card is in the reader.
+        Raises the card errors of :mod:`consent_desktop.domain.errors`."""
         ...
 
     def sign(self, data: bytes) -> bytes:

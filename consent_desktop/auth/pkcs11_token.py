@@ -114,6 +114,9 @@ class Pkcs11CardToken:
         finally:
             pin[:] = bytes(len(pin))
 
+    def read_identity(self, token_label: str | None = None) -> CardIdentity:
+        return self._call(self._read_identity, token_label)
+
     def sign(self, data: bytes) -> bytes:
         return self._call(self._sign, data)
 
@@ -188,6 +191,22 @@ class Pkcs11CardToken:
             self._session, self._key = session, key
             log.debug("smartcard login succeeded")
             return identity
+
+    def _read_identity(self, token_label: str | None) -> CardIdentity:
+        """The certificate as anyone may read it: private keys stay hidden until a login, so the first
+        certificate that passes the checks is the card's."""
+        with _card_errors():
+            session = self._find_token(token_label).open()  # a public session: no PIN, no login
+            try:
+                refused: CardError | None = None
+                for certificate in list(session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE})):
+                    try:
+                        return card_identity(certificate[Attribute.VALUE], self._trusted_cas, now=self._clock())
+                    except (NotAnNhsCard, CertificateInvalid) as exc:
+                        refused = refused or exc
+                raise refused or NotAnNhsCard("no certificate on the card")
+            finally:
+                session.close()
 
     def _identity_and_key(self, session: Session) -> tuple[CardIdentity, SignMixin]:
         """The first certificate that has its private key (same CKA_ID) on the card and passes the checks."""

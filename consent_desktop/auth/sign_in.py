@@ -9,25 +9,59 @@ method returns, whatever happens. Nothing here logs a PIN or a ticket.
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from consent_desktop.auth.card import CardToken, PinState
 from consent_desktop.auth.cis import CisClient, CisTicket
 from consent_desktop.auth.session import Session, SessionState
-from consent_desktop.domain.errors import ConsentDesktopError, PinLocked, SessionNotActive, SignInFailed
+from consent_desktop.domain.errors import (
+    ConsentDesktopError,
+    PinFormatInvalid,
+    PinLocked,
+    SessionNotActive,
+    SignInFailed,
+)
 from consent_desktop.domain.identity import SpineIdentity
 
 log = logging.getLogger(__name__)
 
 
+class IdentityFlow(Protocol):
+    """The one seam between the workstation and an identity provider: the CIS smartcard challenge
+    (:class:`SignInFlow`) or CIS2 OpenID Connect (:class:`~consent_desktop.auth.cis2.Cis2SignInFlow`)."""
+
+    provider: str  # "cis" or "cis2", as in auth.provider
+    provider_label: str  # for the sign-in screen
+    needs_pin: bool  # whether sign_in takes the card's PIN (unlock always does)
+
+    def sign_in(self, pin: bytearray | None = None, token_label: str | None = None) -> SessionState: ...
+
+    def cancel(self) -> None:
+        """Give up a sign-in that is waiting for the user elsewhere (the browser); callable from any thread."""
+        ...
+
+    def choose_role(self, role_profile_id: str) -> SpineIdentity: ...
+
+    def unlock(self, pin: bytearray, token_label: str | None = None) -> SessionState: ...
+
+    def sign_out(self) -> None: ...
+
+
 class SignInFlow:
+    provider = "cis"
+    provider_label = "NHS smartcard (CIS)"
+    needs_pin = True
+
     def __init__(self, token: CardToken, cis: CisClient, session: Session) -> None:
         self._token = token
         self._cis = cis
         self._session = session
 
-    def sign_in(self, pin: bytearray, token_label: str | None = None) -> SessionState:
+    def sign_in(self, pin: bytearray | None = None, token_label: str | None = None) -> SessionState:
         """ACTIVE (one role, or LOCKED if the card left meanwhile) or CHOOSING_ROLE. A locked card gets no
         attempt."""
+        if pin is None:
+            raise PinFormatInvalid()  # nothing reaches the card or the session
         try:
             self._session.begin_sign_in()
             try:
@@ -53,6 +87,9 @@ class SignInFlow:
         except BaseException:
             self._end_quietly(ticket)
             raise
+
+    def cancel(self) -> None:
+        """Nothing to give up: the card answers within the PKCS#11 call."""
 
     def choose_role(self, role_profile_id: str) -> SpineIdentity:
         self._session.offered_role(role_profile_id)  # an unknown or stale choice never reaches the service

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
@@ -9,13 +10,16 @@ import platformdirs
 from consent_desktop.audit import AuditLog
 from consent_desktop.auth.card import CardPresence, CardToken
 from consent_desktop.auth.cis import CisClient
+from consent_desktop.auth.cis2 import Browser, Cis2Client, Cis2SignInFlow
+from consent_desktop.auth.loopback import DEFAULT_TIMEOUT
 from consent_desktop.auth.pkcs11_token import card_token_from_settings
 from consent_desktop.auth.presence import PcscPresence
 from consent_desktop.auth.session import Session
-from consent_desktop.auth.sign_in import SignInFlow
+from consent_desktop.auth.sign_in import IdentityFlow, SignInFlow
 from consent_desktop.auth.training_presence import TrainingPresence
 from consent_desktop.config import APP_AUTHOR, APP_NAME, Settings
 from consent_desktop.controller.workstation import Parts, Workstation
+from consent_desktop.domain.errors import ConfigError
 from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
 from consent_desktop.spine.pds_client import PdsClient, PdsEndpoint
 from consent_desktop.spine.transport import SpineTransport
@@ -35,13 +39,45 @@ def choose_presence(settings: Settings) -> CardPresence:
     return PcscPresence(allow_virtual_readers=settings.app.training_mode and settings.auth.allow_virtual_readers)
 
 
+PROVIDERS = ("cis", "cis2")
+
+
+def choose_sign_in(
+    settings: Settings,
+    token: CardToken,
+    session: Session,
+    presence: CardPresence,
+    *,
+    browser: Browser | None = None,
+    browser_timeout: float = DEFAULT_TIMEOUT,
+) -> tuple[IdentityFlow, Callable[[], None]]:
+    """The identity provider ``auth.provider`` names, and what closes its connections."""
+    if settings.auth.provider == "cis2":
+        client = Cis2Client.from_settings(settings)
+        extra = {"browser": browser} if browser is not None else {}
+        flow = Cis2SignInFlow(client, token, session, presence, settings.auth, browser_timeout=browser_timeout, **extra)
+        return flow, client.close
+    cis = CisClient.from_settings(settings)
+    return SignInFlow(token, cis, session), cis.close
+
+
 def assemble(
-    settings: Settings, *, presence: CardPresence | None = None, token: CardToken | None = None
+    settings: Settings,
+    *,
+    presence: CardPresence | None = None,
+    token: CardToken | None = None,
+    browser: Browser | None = None,
+    browser_timeout: float = DEFAULT_TIMEOUT,
 ) -> Workstation:
+    """``browser`` opens the CIS2 sign-in page (default: the system browser); tests play the browser with it."""
+    if settings.auth.provider not in PROVIDERS:
+        raise ConfigError("settings", "auth.provider", f"must be one of {', '.join(PROVIDERS)}")
     presence = presence or choose_presence(settings)
     token = token or card_token_from_settings(settings)
     session = Session(settings.auth, presence=presence)
-    cis = CisClient.from_settings(settings)
+    sign_in, close_sign_in = choose_sign_in(
+        settings, token, session, presence, browser=browser, browser_timeout=browser_timeout
+    )
     transport = SpineTransport(settings.spine, settings.tls)
     attempts = settings.spine.get_attempts
     acs = AcsClient(
@@ -54,7 +90,7 @@ def assemble(
     parts = Parts(
         settings=settings,
         session=session,
-        sign_in=SignInFlow(token, cis, session),
+        sign_in=sign_in,
         presence=presence,
         acs=acs,
         patients=patients,
@@ -63,7 +99,7 @@ def assemble(
 
     def close() -> None:
         token.close()
-        cis.close()
+        close_sign_in()
         transport.close()
 
     return Workstation(parts, on_close=close)

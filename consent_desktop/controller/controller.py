@@ -104,8 +104,29 @@ class Controller(QObject):
 
     # --- signing in -----------------------------------------------------------------------------------------
 
-    def sign_in(self, pin: bytearray) -> None:
-        self._card(lambda: self.workstation.sign_in(pin), "sign in", "Checking your smartcard\N{HORIZONTAL ELLIPSIS}")
+    @property
+    def provider(self) -> str:
+        """The identity provider in use: "cis" (smartcard) or "cis2" (OpenID Connect in the browser)."""
+        return self.workstation.parts.sign_in.provider
+
+    @property
+    def provider_name(self) -> str:
+        """The identity provider's name for the sign-in screen."""
+        return self.workstation.parts.sign_in.provider_label
+
+    @property
+    def sign_in_needs_pin(self) -> bool:
+        """False for CIS2: the user signs in in the browser; unlocking always takes the card's PIN."""
+        return self.workstation.parts.sign_in.needs_pin
+
+    def sign_in(self, pin: bytearray | None = None) -> None:
+        """With the card's PIN (CIS), or without one (CIS2: the system browser opens)."""
+        label = "Checking your smartcard" if pin is not None else "Waiting for you to sign in in the browser"
+        self._card(lambda: self.workstation.sign_in(pin), "sign in", f"{label}\N{HORIZONTAL ELLIPSIS}")
+
+    def cancel_sign_in(self) -> None:
+        """Give up a CIS2 sign-in that is waiting for the browser; it then fails as cancelled."""
+        self.workstation.cancel_sign_in()
 
     def choose_role(self, role_profile_id: str) -> None:
         self._card(

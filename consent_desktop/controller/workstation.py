@@ -15,7 +15,7 @@ from enum import Enum
 from consent_desktop.audit import AuditEntry, AuditLog
 from consent_desktop.auth.card import CardEvent, CardListener, CardPresence
 from consent_desktop.auth.session import ChangeConsentCheck, Session, SessionChange, SessionState
-from consent_desktop.auth.sign_in import SignInFlow
+from consent_desktop.auth.sign_in import IdentityFlow
 from consent_desktop.config import Settings
 from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, ExpressedBy, SaveOutcome, SaveResult
 from consent_desktop.domain.errors import (
@@ -47,7 +47,7 @@ class Parts:
 
     settings: Settings
     session: Session
-    sign_in: SignInFlow
+    sign_in: IdentityFlow  # the CIS smartcard flow or CIS2, as auth.provider says
     presence: CardPresence
     acs: AcsClient
     patients: PatientDirectory
@@ -96,10 +96,15 @@ class Workstation:
         card present."""
         return self._inserted_label or self.parts.settings.auth.token_label or None
 
-    def sign_in(self, pin: bytearray, token_label: str | None = None) -> SessionState:
+    def sign_in(self, pin: bytearray | None = None, token_label: str | None = None) -> SessionState:
+        """With the card's PIN for CIS; without one for CIS2 (the user signs in in the browser)."""
         state = self.parts.sign_in.sign_in(pin, token_label or self.token_label)
         self._audit("sign-in")
         return state
+
+    def cancel_sign_in(self) -> None:
+        """Stop a CIS2 sign-in waiting for the browser; any thread."""
+        self.parts.sign_in.cancel()
 
     def choose_role(self, role_profile_id: str) -> SpineIdentity:
         identity = self.parts.sign_in.choose_role(role_profile_id)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import tomli_w
 
-from consent_desktop.sandbox import cis_service, http, patients, softcard
+from consent_desktop.sandbox import cis2_service, cis_service, http, patients, softcard
 from consent_desktop.sandbox.acs_service import AcsService
 from consent_desktop.sandbox.datadir import CLIENT_ASID, SPINE_ASID, SandboxData
 from consent_desktop.sandbox.pds_service import PdsService
@@ -31,11 +31,14 @@ class Sandbox:
         ticket_lifetime: float = cis_service.DEFAULT_TICKET_LIFETIME,
         challenge_lifetime: float = cis_service.DEFAULT_CHALLENGE_LIFETIME,
         software_cards: bool = False,
+        cis2_token_lifetime: float = cis2_service.DEFAULT_TOKEN_LIFETIME,
     ) -> None:
         self.data = SandboxData(data_dir)
         self._ports = (port, identity_port)
         self._cis_lifetimes = (ticket_lifetime, challenge_lifetime)
         self.cis: cis_service.CisService | None = None
+        self._cis2_token_lifetime = cis2_token_lifetime
+        self.cis2: cis2_service.Cis2Service | None = None
         self._listeners: list[http.Listener] = []
         self.store: Store | None = None
         self._software_cards = software_cards
@@ -71,6 +74,11 @@ class Sandbox:
             self.data.card_ca().certificate, ticket_lifetime=ticket_lifetime, challenge_lifetime=challenge_lifetime
         )
         self.cis.register(identity_router)
+        self.cis2 = cis2_service.Cis2Service(
+            cis2_service.signing_key(self.data.pki_dir / cis2_service.KEY_FILE),
+            token_lifetime=self._cis2_token_lifetime,
+        )
+        self.cis2.register(identity_router)
 
         def refuse_tls() -> bool:
             return any(f.name == "tls-refuse" for f in store.take_faults("all"))
@@ -81,6 +89,7 @@ class Sandbox:
             http.start(HOST, self._ports[0], spine_context, spine_router, refuse_tls),
             http.start(HOST, self._ports[1], identity_context, identity_router),
         ]
+        self.cis2.issuer = self.cis2_issuer
         self._write_client_config()
         self.data.state_file.write_text(
             json.dumps({"pid": os.getpid(), "spine_port": self.spine_port, "identity_port": self.identity_port})
@@ -103,6 +112,10 @@ class Sandbox:
     def identity_url(self) -> str:
         return f"https://{HOST}:{self.identity_port}/"
 
+    @property
+    def cis2_issuer(self) -> str:
+        return f"https://{HOST}:{self.identity_port}{cis2_service.PATH}"
+
     def client_settings(self) -> dict[str, dict[str, object]]:
         """The complete client configuration for this sandbox (paths relative to the data folder)."""
         endpoint = f"https://{HOST}:{self.spine_port}{PATH}"
@@ -123,6 +136,8 @@ class Sandbox:
             },
             "tls": {"ca_bundle": "pki/tls-ca.pem", "client_cert": "pki/client.pem", "client_key": "pki/client.key"},
             "auth": auth,
+            # auth.provider = "cis2" switches to the sandbox's CIS2 provider; its certificate is the TLS CA's
+            "cis2": {"issuer": self.cis2_issuer, "client_id": cis2_service.CLIENT_ID, "ca_bundle": "pki/tls-ca.pem"},
             "app": {"training_mode": True},
         }
 

@@ -1,0 +1,694 @@
+"""NHS CIS2 Authentication (OpenID Connect) for a native app (RFC 8252), and its sign-in flow.
+
+The user signs in in the system browser with the Authorization Code flow and PKCE (S256); the answer comes back
+to a one-shot loopback listener (:mod:`consent_desktop.auth.loopback`). The ID token's signature is checked
+against the provider's JWKS, then its issuer, audience, expiry and nonce; the user's id and national RBAC role
+profiles come from userinfo (CIS2's ``nhsid_useruid`` and ``nhsid_nrbac_roles`` claims). Role choice and RBAC
+are the :class:`~consent_desktop.auth.session.Session`'s, exactly as for the CIS smartcard route.
+
+Protocol details (authorization request, PKCE challenge, token request) and ID-token claim checks are authlib's;
+signature verification is joserfc's. authlib's own HTTP client integration is not used: its httpx support is
+being moved to another package, and this app bounds every answer's size and verifies TLS its own way.
+
+Tokens live in memory only. No access token, ID token or code is ever logged, shown in a ``repr()`` or put in an
+error's details.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+import ssl
+import threading
+import time
+import webbrowser
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from authlib.common.security import generate_token
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from authlib.oidc.core import CodeIDToken
+from joserfc import jwt
+from joserfc.errors import ExpiredTokenError, InvalidKeyIdError, JoseError
+from joserfc.jwk import KeySet
+
+from consent_desktop.auth.card import CardIdentity, CardPresence, CardToken, PinState
+from consent_desktop.auth.cis import CisSignIn, CisTicket
+from consent_desktop.auth.loopback import DEFAULT_TIMEOUT, LoopbackReceiver
+from consent_desktop.auth.session import Session, SessionState
+from consent_desktop.config import AuthSettings, Settings
+from consent_desktop.domain.errors import (
+    CardError,
+    ConfigError,
+    ConsentDesktopError,
+    NoCard,
+    PinLocked,
+    SignInFailed,
+)
+from consent_desktop.domain.identity import RoleProfile, SpineIdentity
+
+log = logging.getLogger(__name__)
+
+# CIS2's scopes for the user's id and name ("nhsperson"), role profiles ("nationalrbacaccess") and the names of
+# their organisations ("associatedorgs").
+SCOPES = ("openid", "profile", "nhsperson", "nationalrbacaccess", "associatedorgs")
+REQUESTED_ACR = "AAL3_ANY"  # NHS requires AAL3 authenticators; CIS2's acr values for them start "AAL3_"
+MAX_ANSWER = 256 * 1024
+METADATA_LIFETIME = 3600.0  # CIS2 says the discovery document may be cached for up to an hour
+CLOCK_LEEWAY = 60  # seconds of clock difference tolerated on ID token times
+# Asymmetric signatures only: a public client has no secret to check an HMAC with, and "none" is no signature.
+SIGNATURE_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+_WHO = "the CIS2 sign-in service"
+_AGAIN = "Try signing in again."
+_IT = "If it keeps happening, ask your IT team."
+
+Browser = Callable[[str], bool]
+
+
+@dataclass(frozen=True)
+class ProviderMetadata:
+    """What the discovery document says, checked."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    userinfo_endpoint: str
+    jwks_uri: str
+    end_session_endpoint: str | None
+    algorithms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """One sign-in attempt's secrets, kept until its answer arrives. Nothing of it appears in a ``repr``."""
+
+    url: str = field(repr=False)
+    redirect_uri: str
+    state: str = field(repr=False)
+    nonce: str = field(repr=False)
+    code_verifier: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Cis2Tokens:
+    """The tokens of a completed sign-in. Secret: ``repr`` and ``str`` leave them out."""
+
+    access_token: str = field(repr=False)
+    id_token: str = field(repr=False)
+    subject: str  # the ID token's "sub"
+    expires_in: float  # seconds from the token answer until the access token lapses
+
+    def __str__(self) -> str:
+        return f"Cis2Tokens(subject={self.subject!r}, …)"
+
+
+@dataclass(frozen=True)
+class Cis2User:
+    user_id: str  # nhsid_useruid: the SDS user id, as on the smartcard
+    user_name: str
+    roles: tuple[RoleProfile, ...]
+
+
+class Cis2Client:
+    """HTTPS to one CIS2 issuer. Thread-safe; every call blocks until the provider answers."""
+
+    def __init__(
+        self,
+        issuer: str,
+        client_id: str,
+        ca_bundle: Path | None,
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not issuer:
+            raise ConfigError("settings", "cis2.issuer", "no CIS2 issuer is configured")
+        if not issuer.startswith("https://"):
+            raise ConfigError("settings", "cis2.issuer", "the CIS2 issuer must start with https://")
+        if not client_id:
+            raise ConfigError("settings", "cis2.client_id", "no CIS2 client id is configured")
+        self.issuer = issuer.rstrip("/")
+        self.client_id = client_id
+        self._clock = clock
+        self._client = httpx.Client(
+            verify=_tls_context(ca_bundle),
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,  # proxies come from configuration, never from a user's environment
+        )
+        self._lock = threading.Lock()
+        self._metadata: tuple[float, ProviderMetadata] | None = None
+        self._keys: KeySet | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Cis2Client:
+        return cls(
+            settings.cis2.issuer,
+            settings.cis2.client_id,
+            settings.cis2.ca_bundle,
+            connect_timeout=settings.spine.connect_timeout,
+            read_timeout=settings.spine.read_timeout,
+        )
+
+    # --- the flow's steps ------------------------------------------------------------------------------------
+
+    def metadata(self) -> ProviderMetadata:
+        with self._lock:
+            if self._metadata is not None and self._clock() < self._metadata[0]:
+                return self._metadata[1]
+        found = _metadata(self._get(f"{self.issuer}/.well-known/openid-configuration", "discovery"), self.issuer)
+        with self._lock:
+            self._metadata = (self._clock() + METADATA_LIFETIME, found)
+        return found
+
+    def authorization_request(self, redirect_uri: str) -> AuthorizationRequest:
+        """A fresh state, nonce and PKCE verifier, and the authorize URL that carries them."""
+        endpoint = self.metadata().authorization_endpoint
+        state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
+        url = prepare_grant_uri(
+            endpoint,
+            client_id=self.client_id,
+            response_type="code",
+            redirect_uri=redirect_uri,
+            scope=" ".join(SCOPES),
+            state=state,
+            nonce=nonce,
+            code_challenge=create_s256_code_challenge(verifier),
+            code_challenge_method="S256",
+            acr_values=REQUESTED_ACR,
+            prompt="login",  # a shared workstation: never ride on whoever signed in in this browser before
+        )
+        return AuthorizationRequest(str(url), redirect_uri, state, nonce, verifier)
+
+    def redeem(self, request: AuthorizationRequest, answer: Mapping[str, str]) -> Cis2Tokens:
+        """Exchange the browser's answer for tokens, and verify the ID token."""
+        if not hmac.compare_digest(answer.get("state", "").encode(), request.state.encode()):
+            raise SignInFailed(
+                f"The browser returned a sign-in answer this app did not ask for, so you were not signed in. {_AGAIN}",
+                "CIS2 redirect refused: state is not the one sent",
+                retryable=True,
+            )
+        if "error" in answer:
+            raise _provider_refused(answer["error"])
+        code = answer.get("code", "")
+        if not code:
+            raise _unreadable("redirect without a code")
+        metadata = self.metadata()
+        body = prepare_token_request(
+            "authorization_code",
+            code=code,
+            redirect_uri=request.redirect_uri,
+            client_id=self.client_id,
+            code_verifier=request.code_verifier,
+        )
+        status, document = self._request(
+            "POST",
+            metadata.token_endpoint,
+            "token",
+            content=str(body).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        if status != 200 or document is None:
+            raise _token_refused(status, document)
+        access_token = _text(document, "access_token")
+        id_token = _text(document, "id_token")
+        if str(document.get("token_type", "")).lower() != "bearer":
+            raise _unreadable("token_type is not Bearer")
+        expires_in = document.get("expires_in")
+        if not isinstance(expires_in, int | float) or isinstance(expires_in, bool) or expires_in <= 0:
+            raise _unreadable("expires_in is not a positive number")
+        claims = self._verified_claims(id_token, access_token, request.nonce, metadata)
+        return Cis2Tokens(access_token, id_token, str(claims["sub"]), float(expires_in))
+
+    def user(self, tokens: Cis2Tokens) -> Cis2User:
+        """Who signed in, and their role profiles, from userinfo."""
+        status, document = self._request(
+            "GET",
+            self.metadata().userinfo_endpoint,
+            "userinfo",
+            headers={"Authorization": f"Bearer {tokens.access_token}"},
+        )
+        if status != 200 or document is None:
+            raise SignInFailed(
+                f"{_WHO.capitalize()} would not say who signed in. {_AGAIN} {_IT}",
+                f"CIS2 userinfo: HTTP {status}",
+                retryable=True,
+            )
+        if document.get("sub") != tokens.subject:  # OpenID Connect Core §5.3.2
+            raise _unreadable("userinfo is about a different subject from the ID token")
+        return _user(document)
+
+    def end_session(self, tokens: Cis2Tokens) -> None:
+        """Tell the provider the sign-in is over (its end-session endpoint, the ID token as the hint), where it
+        has one. Called by the app itself, not through the browser, so no window pops up at sign-out; sent as a
+        form POST (which RP-Initiated Logout allows) so the ID token is never in a URL that a proxy might log."""
+        endpoint = self.metadata().end_session_endpoint
+        if endpoint is None:
+            return
+        status, _ = self._request(
+            "POST",
+            endpoint,
+            "end session",
+            json_answer=False,
+            content=urlencode({"id_token_hint": tokens.id_token, "client_id": self.client_id}).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        if status >= 400:
+            raise SignInFailed(
+                f"{_WHO.capitalize()} could not end your session.", f"CIS2 end session: HTTP {status}", retryable=True
+            )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Cis2Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- internals -------------------------------------------------------------------------------------------
+
+    def _verified_claims(
+        self, id_token: str, access_token: str, nonce: str, metadata: ProviderMetadata
+    ) -> dict[str, Any]:
+        try:
+            try:
+                decoded = jwt.decode(id_token, self._key_set(metadata, refresh=False), algorithms=metadata.algorithms)
+            except InvalidKeyIdError:  # the provider may have rotated its keys since they were fetched
+                decoded = jwt.decode(id_token, self._key_set(metadata, refresh=True), algorithms=metadata.algorithms)
+            options = {
+                "iss": {"essential": True, "value": metadata.issuer},
+                "aud": {"essential": True, "value": self.client_id},
+                "sub": {"essential": True},
+                "acr": {"essential": True, "validate": lambda _claims, value: str(value).startswith("AAL3")},
+            }
+            params = {"nonce": nonce, "client_id": self.client_id, "access_token": access_token}
+            claims = CodeIDToken(decoded.claims, decoded.header, options, params)
+            claims.validate(now=int(self._clock()), leeway=CLOCK_LEEWAY)
+        except ExpiredTokenError:
+            raise SignInFailed(
+                "The sign-in answer had already expired when it arrived, so you were not signed in. Check this "
+                f"computer's date and time, then try again. {_IT}",
+                "CIS2 ID token refused: expired",
+                retryable=True,
+            ) from None
+        except JoseError as exc:
+            claim = getattr(exc, "claim", "")
+            raise SignInFailed(
+                f"{_WHO.capitalize()}'s answer could not be verified, so you were not signed in. {_AGAIN} {_IT}",
+                f"CIS2 ID token refused: {exc.error}{f' ({claim})' if claim else ''}",
+                retryable=True,
+            ) from None
+        return dict(claims)
+
+    def _key_set(self, metadata: ProviderMetadata, *, refresh: bool) -> KeySet:
+        with self._lock:
+            if self._keys is not None and not refresh:
+                return self._keys
+        document = self._get(metadata.jwks_uri, "JWKS")
+        try:
+            keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
+            raise _unreadable(f"JWKS not usable ({type(exc).__name__})") from None
+        with self._lock:
+            self._keys = keys
+        return keys
+
+    def _get(self, url: str, what: str) -> dict[str, object]:
+        status, document = self._request("GET", url, what)
+        if status != 200 or document is None:
+            raise SignInFailed(
+                f"{_WHO.capitalize()} is not working properly. Try again in a moment; {_IT.lower()}",
+                f"CIS2 {what}: HTTP {status}{'' if document is not None else ', not a JSON object'}",
+                retryable=True,
+            )
+        return document
+
+    def _request(
+        self, method: str, url: str, what: str, *, json_answer: bool = True, **kwargs: Any
+    ) -> tuple[int, dict[str, object] | None]:
+        headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
+        try:
+            with self._client.stream(method, url, headers=headers, **kwargs) as response:
+                received = bytearray()
+                for chunk in response.iter_bytes():
+                    received += chunk
+                    if len(received) > MAX_ANSWER:
+                        raise _unreadable(f"{what} answer over {MAX_ANSWER} bytes")
+                status = response.status_code
+        except httpx.ConnectError as exc:
+            raise _connect_failure(exc, what) from None
+        except httpx.TimeoutException as exc:
+            raise SignInFailed(
+                f"{_WHO.capitalize()} did not answer in time. Try again in a moment.",
+                f"CIS2 {what}: {type(exc).__name__}",
+                retryable=True,
+            ) from None
+        except httpx.HTTPError as exc:
+            raise SignInFailed(
+                f"The connection to {_WHO} was lost. Try again in a moment.",
+                f"CIS2 {what}: {type(exc).__name__}",
+                retryable=True,
+            ) from None
+        return status, _json_object(bytes(received)) if json_answer else None
+
+
+class Cis2SignInFlow:
+    """The sign-in seam for CIS2: sign in (no PIN: the authenticator asks in the browser), choose a role, unlock
+    with the card and its PIN, sign out. Every method blocks; the controller runs them on its card lane.
+
+    With ``lock_on_card_removal`` on, a smartcard must be in the reader to sign in (the session locks whenever
+    it is not). Whenever a card is in the reader, its certificate's user id must be the CIS2 user's.
+    """
+
+    provider = "cis2"
+    provider_label = "NHS CIS2 Authentication"
+    needs_pin = False
+
+    def __init__(
+        self,
+        client: Cis2Client,
+        token: CardToken,
+        session: Session,
+        presence: CardPresence,
+        auth: AuthSettings,
+        *,
+        browser: Browser = webbrowser.open,
+        browser_timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        self._client = client
+        self._token = token
+        self._session = session
+        self._presence = presence
+        self._lock_on_removal = auth.lock_on_card_removal
+        self._browser = browser
+        self._browser_timeout = browser_timeout
+        self._lock = threading.Lock()
+        self._tokens: Cis2Tokens | None = None
+        self._cancelled: threading.Event | None = None
+
+    def sign_in(self, pin: bytearray | None = None, token_label: str | None = None) -> SessionState:
+        """ACTIVE (one role, or LOCKED if the card left meanwhile) or CHOOSING_ROLE. A PIN, if given, is wiped
+        unused: CIS2 asks for it in its own software."""
+        if pin is not None:
+            _zero(pin)
+        cancelled = threading.Event()
+        self._session.begin_sign_in()
+        with self._lock:
+            self._cancelled = cancelled
+        try:
+            return self._sign_in(token_label, cancelled)
+        except BaseException as exc:
+            reason = exc.user_message if isinstance(exc, ConsentDesktopError) else "sign-in did not complete"
+            self._session.sign_in_failed(reason)
+            raise
+        finally:
+            with self._lock:
+                if self._cancelled is cancelled:
+                    self._cancelled = None
+
+    def cancel(self) -> None:
+        """Stop waiting for the browser (from any thread); the sign-in then fails as cancelled."""
+        with self._lock:
+            if self._cancelled is not None:
+                self._cancelled.set()
+
+    def choose_role(self, role_profile_id: str) -> SpineIdentity:
+        """CIS2 has no role-selection call: the chosen role travels in each Spine message's author."""
+        self._session.offered_role(role_profile_id)
+        return self._session.choose_role(role_profile_id)
+
+    def unlock(self, pin: bytearray, token_label: str | None = None) -> SessionState:
+        """The same user's card and PIN resume the session while its tokens are valid; another user's card
+        signs everyone out (IdentityMismatch), as does a session that expired while locked."""
+        try:
+            try:
+                self._session.require_locked()
+                if self._token.pin_state(token_label) is PinState.LOCKED:
+                    raise PinLocked()
+                card = self._token.login(pin, token_label)
+            finally:
+                _zero(pin)
+            self._token.logout()  # the PIN is proven; nothing is signed with the card under CIS2
+            return self._session.unlock(card)
+        except BaseException:
+            if self._session.state is SessionState.SIGNED_OUT:
+                self._end_quietly(self._take_tokens())
+            raise
+
+    def sign_out(self) -> None:
+        """Locally first, so nothing more can be sent; then the provider is told, if the sign-in was still
+        live (an expired or already ended session only has its tokens forgotten)."""
+        tokens = self._take_tokens()
+        live = self._session.state is not SessionState.SIGNED_OUT
+        self._session.sign_out()
+        try:
+            if tokens is not None and live:
+                self._client.end_session(tokens)
+        except SignInFailed as exc:
+            raise SignInFailed(
+                "You are signed out of this app, but the CIS2 sign-in service could not be told; your session "
+                "there will end on its own.",
+                exc.details,
+            ) from exc
+        finally:
+            self._token.logout()
+
+    # --- internals -------------------------------------------------------------------------------------------
+
+    def _sign_in(self, token_label: str | None, cancelled: threading.Event) -> SessionState:
+        card = self._card_in_reader(token_label)
+        with LoopbackReceiver(timeout=self._browser_timeout) as receiver:
+            request = self._client.authorization_request(receiver.redirect_uri)
+            if not self._browser(request.url):
+                raise SignInFailed(
+                    "No web browser could be opened to sign in with CIS2. Ask your IT team.",
+                    "the system browser could not be started",
+                )
+            answer = receiver.wait(request.state, cancelled)
+        tokens = self._client.redeem(request, answer)
+        try:
+            user = self._client.user(tokens)
+            if card is not None and card.user_id != user.user_id:
+                raise SignInFailed(
+                    "The smartcard in the reader belongs to someone other than the person who signed in with CIS2, "
+                    "so you were not signed in. Use your own smartcard and sign in again.",
+                    "card certificate user id differs from the CIS2 user id",
+                )
+            if cancelled.is_set():
+                raise SignInFailed("Sign-in was cancelled.", "CIS2 sign-in cancelled after the browser answered")
+            with self._lock:
+                self._tokens = tokens
+            return self._session.sign_in_succeeded(
+                CisSignIn(user.user_id, user.user_name, user.roles, CisTicket(tokens.access_token), tokens.expires_in)
+            )
+        except BaseException:
+            self._end_quietly(self._take_tokens() or tokens)
+            raise
+
+    def _card_in_reader(self, token_label: str | None) -> CardIdentity | None:
+        """The card to bind the sign-in to, read without a PIN; None when no card is in and policy allows it."""
+        try:
+            present = self._presence.card_present()
+        except CardError:
+            if self._lock_on_removal:
+                raise
+            return None
+        if not present:
+            if self._lock_on_removal:
+                raise NoCard("CIS2 sign-in needs the card in the reader while auth.lock_on_card_removal is on")
+            return None
+        return self._token.read_identity(token_label)
+
+    def _take_tokens(self) -> Cis2Tokens | None:
+        with self._lock:
+            tokens, self._tokens = self._tokens, None
+            return tokens
+
+    def _end_quietly(self, tokens: Cis2Tokens | None) -> None:
+        """Best effort: a failure is logged, never raised, so it cannot hide the error that caused this."""
+        if tokens is None:
+            return
+        try:
+            self._client.end_session(tokens)
+        except ConsentDesktopError as exc:
+            log.warning("could not end the CIS2 session: %s", exc.details)
+
+
+# --- answers -------------------------------------------------------------------------------------------------
+
+
+def _metadata(document: Mapping[str, object], issuer: str) -> ProviderMetadata:
+    if document.get("issuer") != issuer:  # OpenID Connect Discovery §4.3: exactly the configured issuer
+        raise SignInFailed(
+            f"{_WHO.capitalize()} is not the one this app is set up for, so you were not signed in. Ask your IT team.",
+            "CIS2 discovery document names a different issuer from cis2.issuer",
+        )
+
+    def endpoint(name: str) -> str:
+        value = _text(document, name)
+        if not value.startswith("https://"):
+            raise _unreadable(f"discovery: {name} is not an https URL")
+        return value
+
+    end_session = document.get("end_session_endpoint")
+    offered = document.get("id_token_signing_alg_values_supported")
+    usable = tuple(a for a in SIGNATURE_ALGORITHMS if isinstance(offered, list) and a in offered)
+    if not usable:
+        raise _unreadable("discovery: no asymmetric ID token signature algorithm offered")
+    methods = document.get("code_challenge_methods_supported")
+    if isinstance(methods, list) and "S256" not in methods:
+        raise _unreadable("discovery: PKCE S256 not supported")
+    return ProviderMetadata(
+        issuer=issuer,
+        authorization_endpoint=endpoint("authorization_endpoint"),
+        token_endpoint=endpoint("token_endpoint"),
+        userinfo_endpoint=endpoint("userinfo_endpoint"),
+        jwks_uri=endpoint("jwks_uri"),
+        end_session_endpoint=endpoint("end_session_endpoint") if end_session is not None else None,
+        algorithms=usable,
+    )
+
+
+_QUOTED = re.compile(r'"([^"]*)"')
+
+
+def _user(document: Mapping[str, object]) -> Cis2User:
+    user_id = _text(document, "nhsid_useruid")
+    organisations: dict[str, str] = {}
+    for org in _objects(document.get("nhsid_user_orgs", [])):
+        code, name = org.get("org_code"), org.get("org_name")
+        if isinstance(code, str) and isinstance(name, str):
+            organisations[code] = name
+    roles = []
+    for item in _objects(document.get("nhsid_nrbac_roles", [])):
+        org_code = _text(item, "org_code")
+        activities = item.get("activity_codes", [])
+        if not isinstance(activities, list) or not all(isinstance(code, str) for code in activities):
+            raise _unreadable("activity_codes is not a list of text")
+        roles.append(
+            RoleProfile(
+                role_profile_id=_text(item, "person_roleid"),
+                org_code=org_code,
+                org_name=organisations.get(org_code, org_code),
+                job_role_code=_text(item, "role_code"),
+                job_role_name=_job_role_name(_text(item, "role_name")),
+                activities=frozenset(activities),
+            )
+        )
+    return Cis2User(user_id, _display_name(document), tuple(roles))
+
+
+def _job_role_name(role_name: str) -> str:
+    """CIS2 names a role '"Area":"Sub-area":"Job role"'; the job role is the last part."""
+    parts = _QUOTED.findall(role_name)
+    return parts[-1] if parts else role_name
+
+
+def _display_name(document: Mapping[str, object]) -> str:
+    parts = [document.get(name) for name in ("title", "given_name", "family_name")]
+    words = [part for part in parts if isinstance(part, str) and part]
+    if len(words) >= 2:
+        return " ".join(words)
+    name = document.get("name")
+    return name if isinstance(name, str) else ""
+
+
+def _objects(value: object) -> list[dict[str, object]]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise _unreadable("a userinfo list is not a list of objects")
+    return value
+
+
+def _text(document: Mapping[str, object], name: str) -> str:
+    value = document.get(name)
+    if not isinstance(value, str) or not value:
+        raise _unreadable(f"{name} is missing or not text")
+    return value
+
+
+def _json_object(body: bytes) -> dict[str, object] | None:
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _provider_refused(error: str) -> SignInFailed:
+    if error == "access_denied":
+        return SignInFailed("Sign-in was cancelled in the browser.", "CIS2 authorize: access_denied", retryable=True)
+    return SignInFailed(
+        f"{_WHO.capitalize()} refused to sign you in. {_AGAIN} {_IT}",
+        f"CIS2 authorize refused: {error[:60]}",
+        retryable=True,
+    )
+
+
+def _token_refused(status: int, document: Mapping[str, object] | None) -> SignInFailed:
+    error = document.get("error") if document is not None else None
+    if error == "invalid_grant":
+        return SignInFailed(
+            f"This sign-in could not be completed: its one-time code had already been used or had expired. {_AGAIN}",
+            f"CIS2 token: HTTP {status} invalid_grant",
+            retryable=True,
+        )
+    return SignInFailed(
+        f"{_WHO.capitalize()} refused to complete the sign-in. {_AGAIN} {_IT}",
+        f"CIS2 token: HTTP {status} {error if isinstance(error, str) else 'without an error code'}"[:120],
+        retryable=True,
+    )
+
+
+def _unreadable(details: str) -> SignInFailed:
+    return SignInFailed(
+        f"{_WHO.capitalize()} gave an answer this app could not understand. {_AGAIN} {_IT}",
+        f"CIS2 answer not understood: {details}",
+        retryable=True,
+    )
+
+
+def _connect_failure(exc: httpx.ConnectError, what: str) -> SignInFailed:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return SignInFailed(
+                f"The connection to {_WHO} was stopped because its certificate could not be trusted. Ask your IT team.",
+                f"CIS2 {what}: server certificate verification failed: {cause.verify_message}",
+            )
+        if isinstance(cause, ssl.SSLError):
+            return SignInFailed(
+                f"A secure connection to {_WHO} could not be set up. Ask your IT team.",
+                f"CIS2 {what}: TLS handshake failed: {cause.reason or type(cause).__name__}",
+            )
+        cause = cause.__cause__ or cause.__context__
+    return SignInFailed(
+        f"{_WHO.capitalize()} could not be reached. Check the network connection and try again.",
+        f"CIS2 {what}: connect failed",
+        retryable=True,
+    )
+
+
+def _tls_context(ca_bundle: Path | None) -> ssl.SSLContext:
+    """The configured bundle, or the operating system's trust store (on Windows, its certificate store)."""
+    try:
+        context = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle is not None else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(str(ca_bundle), "cis2.ca_bundle", f"cannot be loaded ({exc})") from exc
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def _zero(pin: bytearray) -> None:
+    pin[:] = bytes(len(pin))
