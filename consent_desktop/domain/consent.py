@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import Enum, StrEnum
 
 from consent_desktop.domain.nhs_number import NhsNumber
+from consent_desktop.domain.uk_time import require_aware, uk_clock_time
 
 
 class Permission(StrEnum):
@@ -83,6 +84,9 @@ class ConsentRecord:
     assertions: tuple[ConsentAssertion, ...]
     read_at: datetime
 
+    def __post_init__(self) -> None:
+        require_aware(self.read_at, "read_at")
+
     def permission_for(self, function: ConsentFunction) -> Permission | None:
         for assertion in self.assertions:
             if assertion.function is function:
@@ -138,11 +142,13 @@ class SaveResult:
     reason: str = ""  # plain English: why it was not saved, or why it could not be confirmed
     confirmed_by_reread: bool = False
 
+    def __post_init__(self) -> None:
+        require_aware(self.at, "at")
+
     @property
     def headline(self) -> str:
-        time = self.at.astimezone().strftime("%H:%M")
         if self.outcome is SaveOutcome.SAVED:
-            return f"Saved on Spine at {time}"
+            return f"Saved on Spine at {uk_clock_time(self.at)}"
         if self.outcome is SaveOutcome.NOT_SAVED:
             return f"NOT saved \N{EM DASH} {self.reason} \N{EM DASH} nothing changed"
         return f"Could not confirm whether the change was saved \N{EM DASH} {self.reason} \N{EM DASH} check again"
