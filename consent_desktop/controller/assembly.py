@@ -18,6 +18,7 @@ from consent_desktop.auth.session import Session
 from consent_desktop.auth.sign_in import IdentityFlow, SignInFlow
 from consent_desktop.auth.training_presence import TrainingPresence
 from consent_desktop.config import APP_AUTHOR, APP_NAME, Settings
+from consent_desktop.controller.settings_check import check_settings
 from consent_desktop.controller.workstation import Parts, Workstation
 from consent_desktop.domain.errors import ConfigError
 from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
@@ -27,6 +28,11 @@ from consent_desktop.spine.transport import SpineTransport
 
 def data_dir(settings: Settings) -> Path:
     return settings.app.data_dir or Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
+
+
+def audit_path(settings: Settings) -> Path:
+    """Training keeps its own audit, so practice changes never appear in a real patient's history."""
+    return data_dir(settings) / ("training-audit.jsonl" if settings.app.training_mode else "audit.jsonl")
 
 
 def choose_presence(settings: Settings) -> CardPresence:
@@ -72,6 +78,7 @@ def assemble(
     """``browser`` opens the CIS2 sign-in page (default: the system browser); tests play the browser with it."""
     if settings.auth.provider not in PROVIDERS:
         raise ConfigError("settings", "auth.provider", f"must be one of {', '.join(PROVIDERS)}")
+    check_settings(settings)  # before a card, a connection or the audit is touched
     presence = presence or choose_presence(settings)
     token = token or card_token_from_settings(settings)
     session = Session(settings.auth, presence=presence)
@@ -94,7 +101,7 @@ def assemble(
         presence=presence,
         acs=acs,
         patients=patients,
-        audit=AuditLog(data_dir(settings) / "audit.jsonl"),
+        audit=AuditLog(audit_path(settings)),
     )
 
     def close() -> None:

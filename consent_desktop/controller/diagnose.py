@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 
 from consent_desktop.config import Settings, describe
+from consent_desktop.controller.settings_check import settings_problems
 from consent_desktop.domain.errors import ConfigError
 from consent_desktop.spine.transport import tls_context
 
@@ -62,6 +63,9 @@ def _show(value: object) -> str:
 
 def diagnose(settings: Settings, *, timeout: float = 5.0) -> DiagnoseReport:
     report = DiagnoseReport(describe(settings))
+    mode = "training: the local sandbox only" if settings.app.training_mode else "live: NHS Spine"
+    problems = settings_problems(settings)
+    report.checks += [Check(f"setting {p.key}", False, p.problem) for p in problems] or [Check("mode", True, mode)]
     now = datetime.now(UTC)
     report.checks += _certificates("Spine CA bundle (tls.ca_bundle)", settings.tls.ca_bundle, now)
     report.checks += _certificates("client certificate (tls.client_cert)", settings.tls.client_cert, now)
