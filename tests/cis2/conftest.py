@@ -73,7 +73,7 @@ class PlayedBrowser:
                 assert match is not None, page.text
                 form = {"request": match.group(1)}
                 form |= {"cancel": "1"} if self.cancel else {"user": self.user.user_id}
-                answer = web.post(url.split("?")[0], data=form)
+                answer = web.post(url.split("?", maxsplit=1)[0], data=form)
                 assert answer.status_code == 302, answer.text
                 visit.redirect = self.tamper(answer.headers["Location"])
             with httpx.Client() as loopback:  # plain http to 127.0.0.1, as RFC 8252 has it
