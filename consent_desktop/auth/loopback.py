@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hmac
 import html
-import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -20,8 +20,6 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from consent_desktop.domain.errors import SignInFailed
-
-log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"  # an IP literal, not "localhost": no resolver or firewall surprise (RFC 8252 §8.3)
 CALLBACK_PATH = "/consent-desktop/signed-in"
@@ -34,10 +32,18 @@ _UNEXPECTED_PAGE = "consent-desktop did not expect this sign-in answer. Close th
 
 
 class _Server(HTTPServer):
+    # No address reuse: on Windows SO_REUSEADDR would let another program bind the same port and take the code.
+    allow_reuse_address = False
     expected_path: str
     expected_state: str
     answer: dict[str, str] | None
     refusal: SignInFailed | None
+
+    def server_bind(self) -> None:
+        exclusive = getattr(socket, "SO_EXCLUSIVEADDRUSE", None)  # Windows only
+        if exclusive is not None:
+            self.socket.setsockopt(socket.SOL_SOCKET, exclusive, 1)
+        super().server_bind()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -10,7 +10,8 @@ import platformdirs
 from consent_desktop.audit import AuditLog
 from consent_desktop.auth.card import CardPresence, CardToken
 from consent_desktop.auth.cis import CisClient
-from consent_desktop.auth.cis2 import Browser, Cis2Client, Cis2SignInFlow
+from consent_desktop.auth.cis2 import Cis2Client
+from consent_desktop.auth.cis2_sign_in import Browser, Cis2SignInFlow
 from consent_desktop.auth.loopback import DEFAULT_TIMEOUT
 from consent_desktop.auth.pkcs11_token import card_token_from_settings
 from consent_desktop.auth.presence import PcscPresence

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from consent_desktop.auth.cis2 import Cis2Client, Cis2SignInFlow
+from consent_desktop.auth.cis2 import Cis2Client
+from consent_desktop.auth.cis2_sign_in import Cis2SignInFlow
 from consent_desktop.auth.session import Session
 from consent_desktop.config import Settings
 from consent_desktop.sandbox.runtime import Sandbox
