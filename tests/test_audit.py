@@ -4,6 +4,8 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
+
 from consent_desktop.audit import AuditEntry, AuditLog
 
 
@@ -21,6 +23,7 @@ def entry(n: int, nhs: str = "9434765919") -> AuditEntry:
     )
 
 
+@pytest.mark.hazard("HAZ-014")
 def test_entries_read_back_in_order_and_by_patient(tmp_path: Path) -> None:
     log = AuditLog(tmp_path / "audit.jsonl")
     for n in range(3):
@@ -31,6 +34,7 @@ def test_entries_read_back_in_order_and_by_patient(tmp_path: Path) -> None:
     assert log.verify() is None
 
 
+@pytest.mark.hazard("HAZ-014")
 def test_an_edited_entry_breaks_the_chain_there(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     log = AuditLog(path)
@@ -45,6 +49,7 @@ def test_an_edited_entry_breaks_the_chain_there(tmp_path: Path) -> None:
     assert problem is not None and problem.line == 2 and "changed" in problem.reason
 
 
+@pytest.mark.hazard("HAZ-014")
 def test_a_removed_entry_breaks_the_chain_after_it(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     log = AuditLog(path)
@@ -57,6 +62,7 @@ def test_a_removed_entry_breaks_the_chain_after_it(tmp_path: Path) -> None:
     assert problem is not None and problem.line == 2 and "removed" in problem.reason
 
 
+@pytest.mark.hazard("HAZ-014")
 def test_concurrent_writers_keep_one_unbroken_chain(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     logs = [AuditLog(path), AuditLog(path)]  # two instances, as two windows or processes would have
@@ -74,6 +80,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(tmp_path: Path) -> None:
     assert AuditLog(path).verify() is None
 
 
+@pytest.mark.hazard("HAZ-014")
 def test_appending_continues_the_chain_across_restarts(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     AuditLog(path).append(entry(1))

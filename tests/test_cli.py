@@ -39,6 +39,7 @@ def run(
     return code, out, err
 
 
+@pytest.mark.hazard("HAZ-003")
 def test_get_set_get_and_the_change_survives_a_restart(
     card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -74,6 +75,7 @@ def test_wrong_passcode_is_one_plain_line(
     assert err.strip() == "The passcode was not correct."
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_bad_nhs_number_is_refused_before_any_sign_in(
     card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -91,6 +93,7 @@ def test_bad_nhs_number_is_refused_before_any_sign_in(
     assert code == 1 and document["field"] == "nhs_number" and "last digit" in document["error"]
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_several_roles_need_a_choice(
     card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -113,6 +116,7 @@ def test_several_roles_need_a_choice(
     assert code == 0 and "No preference recorded" in out
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_a_role_without_b0020_can_view_but_not_change(
     card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,6 +142,7 @@ def test_a_role_without_b0020_can_view_but_not_change(
     assert card_sandbox.store is not None and card_sandbox.store.changes() == []
 
 
+@pytest.mark.hazard("HAZ-006")
 def test_deceased_patient_consent_is_not_changed(
     card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -158,6 +163,7 @@ def test_deceased_patient_consent_is_not_changed(
     assert card_sandbox.store is not None and card_sandbox.store.changes() == []
 
 
+@pytest.mark.hazard("HAZ-004")
 def test_an_unconfirmable_change_exits_3(
     card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -186,6 +192,7 @@ def _change_without_reading_first(workstation, nhs, choice, expressed, note):  #
     return workstation.change_consent(patient, None, choice, expressed, note)
 
 
+@pytest.mark.hazard("HAZ-006", "HAZ-008")
 def test_restricted_patient_location_is_nowhere(
     card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, private_home: Path
 ) -> None:
@@ -232,6 +239,7 @@ def test_restricted_patient_location_is_nowhere(
                 assert secret not in text
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_patient_trace_no_match_and_too_many(
     card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -267,6 +275,7 @@ def test_patient_trace_no_match_and_too_many(
     assert code == 1 and "More than one patient matches" in err
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_diagnose_reports_sources_and_expiry(
     card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -288,6 +297,7 @@ def test_diagnose_reports_sources_and_expiry(
     assert code == 1 and "FAIL  client certificate" in out and "expired" in out
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_broken_settings_file_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "broken.toml"
     config.write_text("[spine]\nread_timeout = 'soon'\n")

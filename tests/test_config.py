@@ -20,6 +20,7 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+@pytest.mark.hazard("HAZ-005", "HAZ-007")
 def test_defaults_when_nothing_is_configured(tmp_path: Path) -> None:
     settings = load_settings([TomlFileSource(tmp_path / "missing.toml", "per-machine file")])
     assert settings.spine.read_timeout == 30.0
@@ -28,6 +29,7 @@ def test_defaults_when_nothing_is_configured(tmp_path: Path) -> None:
     assert settings.source_of("spine.read_timeout") == "default"
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_later_layers_win_and_each_value_says_where_it_came_from(tmp_path: Path) -> None:
     user = write(tmp_path / "user.toml", "[ui]\ntext_scale = 1.5\n")
     machine = write(tmp_path / "machine.toml", '[spine]\nendpoint = "https://a.example/sync"\nread_timeout = 12\n')
@@ -70,6 +72,7 @@ def test_relative_paths_in_a_file_are_relative_to_that_file(tmp_path: Path) -> N
     assert settings.tls.client_cert is None
 
 
+@pytest.mark.hazard("HAZ-012")
 @pytest.mark.parametrize(
     ("text", "key", "problem"),
     [
@@ -90,6 +93,7 @@ def test_a_bad_value_names_the_file_and_the_key(tmp_path: Path, text: str, key: 
     assert problem in raised.value.user_message
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_a_broken_file_names_the_file(tmp_path: Path) -> None:
     path = write(tmp_path / "machine.toml", "[spine\nendpoint = 1")
     with pytest.raises(ConfigError) as raised:
@@ -97,6 +101,7 @@ def test_a_broken_file_names_the_file(tmp_path: Path) -> None:
     assert str(path) in raised.value.user_message and "not valid TOML" in raised.value.user_message
 
 
+@pytest.mark.hazard("HAZ-010", "HAZ-012")
 def test_users_may_set_only_interface_preferences(tmp_path: Path) -> None:
     path = write(tmp_path / "user.toml", '[spine]\nendpoint = "https://elsewhere"\n')
     with pytest.raises(ConfigError) as raised:
@@ -104,6 +109,7 @@ def test_users_may_set_only_interface_preferences(tmp_path: Path) -> None:
     assert "only user-interface preferences" in raised.value.user_message
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_unknown_environment_override_is_refused() -> None:
     with pytest.raises(ConfigError) as raised:
         load_settings([EnvironmentSource({"CONSENT_DESKTOP__SPINE__NOPE": "1"})])

@@ -73,6 +73,7 @@ def test_the_issuer_may_be_any_ca_in_the_bundle(ca: pki.Issued, card_key: rsa.RS
     assert identity.user_id == USER_ID
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_a_look_alike_ca_with_the_same_name_is_not_trusted(ca: pki.Issued, card_key: rsa.RSAPrivateKey) -> None:
     look_alike = pki.new_ca("Sandbox SubCA")  # same subject, different key: only the signature differs
     der = _certificate(look_alike, card_key, NHS)
@@ -86,6 +87,7 @@ def test_a_look_alike_ca_with_the_same_name_is_not_trusted(ca: pki.Issued, card_
     assert "auth.card_ca_bundle" in refused.value.details
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_an_expired_certificate_is_refused(ca: pki.Issued, card_key: rsa.RSAPrivateKey) -> None:
     der = _certificate(ca, card_key, NHS, not_before=NOW - timedelta(days=400), days=365)
 
@@ -182,6 +184,7 @@ def test_bytes_that_are_not_a_certificate_are_not_an_nhs_card(ca: pki.Issued) ->
         card_identity(b"\x30\x03\x02\x01\x00", [ca.certificate], now=NOW)
 
 
+@pytest.mark.hazard("HAZ-005", "HAZ-012")
 def test_without_trusted_cas_nothing_is_believed(ca: pki.Issued, card_key: rsa.RSAPrivateKey) -> None:
     with pytest.raises(ConfigError) as refused:
         card_identity(_certificate(ca, card_key, NHS), [], now=NOW)
@@ -196,6 +199,7 @@ def test_the_bundle_may_hold_several_cas(tmp_path: Path) -> None:
     assert load_card_cas(bundle) == (first.certificate, second.certificate)
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_no_bundle_configured_names_the_setting() -> None:
     with pytest.raises(ConfigError) as refused:
         load_card_cas(None)
@@ -203,6 +207,7 @@ def test_no_bundle_configured_names_the_setting() -> None:
     assert "Ask your IT team" in refused.value.user_message
 
 
+@pytest.mark.hazard("HAZ-012")
 @pytest.mark.parametrize(
     ("content", "problem"), [(None, "cannot be read"), (b"not a certificate", "no readable PEM certificate")]
 )

@@ -79,6 +79,7 @@ def refusal_of(session: Session) -> str:
     return caught.value.user_message
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_nobody_signed_in_is_refused_with_a_plain_message(rig: Rig) -> None:
     assert refusal_of(rig.session) == "You are not signed in. Sign in with your smartcard."
 
@@ -108,6 +109,7 @@ def test_several_roles_wait_for_a_choice(rig: Rig) -> None:
     )
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_a_role_not_offered_is_refused_and_changes_nothing(rig: Rig) -> None:
     rig.sign_in(users.GP)
 
@@ -118,6 +120,7 @@ def test_a_role_not_offered_is_refused_and_changes_nothing(rig: Rig) -> None:
     assert rig.session.state is SessionState.CHOOSING_ROLE
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_a_role_without_b0020_may_view_but_not_change(rig: Rig) -> None:
     rig.sign_in(users.ADMIN_NO_B0020)
 
@@ -131,6 +134,7 @@ def test_a_role_without_b0020_may_view_but_not_change(rig: Rig) -> None:
     assert caught.value.missing_activities == ("B0020",)
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_a_role_with_b0020_may_change(rig: Rig) -> None:
     rig.sign_in(users.RECEPTIONIST)
 
@@ -138,6 +142,7 @@ def test_a_role_with_b0020_may_change(rig: Rig) -> None:
     assert rig.session.require_change_consent().role.activities >= {"B0020"}
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_the_refusal_names_every_missing_activity() -> None:
     refusal = consent_change_refusal(users.ADMIN_NO_B0020.roles[0], ("B0020", "B8029"))
 
@@ -147,12 +152,14 @@ def test_the_refusal_names_every_missing_activity() -> None:
     )
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_without_a_role_change_is_not_offered(rig: Rig) -> None:
     rig.sign_in(users.GP)
 
     assert rig.session.change_consent_check().reason == "Sign in and choose a role to change consent."
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_removing_the_card_locks_the_session(rig: Rig) -> None:
     rig.sign_in(users.RECEPTIONIST)
 
@@ -164,6 +171,7 @@ def test_removing_the_card_locks_the_session(rig: Rig) -> None:
     assert rig.heard[-1].user_name == "Alex Morgan"
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_losing_track_of_the_reader_locks_the_session(rig: Rig) -> None:
     rig.sign_in(users.RECEPTIONIST)
 
@@ -173,6 +181,7 @@ def test_losing_track_of_the_reader_locks_the_session(rig: Rig) -> None:
     assert "the smartcard reader stopped responding" in refusal_of(rig.session)
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_a_missed_removal_is_caught_before_a_request(rig: Rig) -> None:
     rig.sign_in(users.RECEPTIONIST)
     rig.presence.present = False  # the event never arrived
@@ -181,6 +190,7 @@ def test_a_missed_removal_is_caught_before_a_request(rig: Rig) -> None:
     assert rig.session.state is SessionState.LOCKED
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_a_reader_that_cannot_be_asked_locks_the_session(rig: Rig) -> None:
     rig.sign_in(users.RECEPTIONIST)
     rig.presence.broken = True
@@ -210,6 +220,7 @@ def test_scripted_removal_and_reinsertion(rig: Rig) -> None:
     assert rig.session.state is SessionState.LOCKED
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_unlocking_with_the_same_card_resumes(rig: Rig) -> None:
     rig.sign_in(users.RECEPTIONIST)
     rig.presence.fire("removed")
@@ -230,6 +241,7 @@ def test_unlocking_while_choosing_returns_to_the_choice(rig: Rig) -> None:
     assert rig.session.unlock(card_of(users.GP)) is SessionState.CHOOSING_ROLE
 
 
+@pytest.mark.hazard("HAZ-005", "HAZ-007")
 def test_unlocking_with_another_card_signs_out_and_forgets_everything(rig: Rig) -> None:
     rig.sign_in(users.RECEPTIONIST)
     rig.presence.fire("removed")
@@ -256,6 +268,7 @@ def test_an_active_session_cannot_be_unlocked(rig: Rig) -> None:
     assert rig.session.state is SessionState.ACTIVE
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_an_expired_ticket_signs_out(rig: Rig) -> None:
     rig.sign_in(users.RECEPTIONIST, expires_in=600)
     rig.clock.now += 599
@@ -269,6 +282,7 @@ def test_an_expired_ticket_signs_out(rig: Rig) -> None:
     assert rig.heard[-1].reason == "session expired"
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_a_session_that_expired_while_locked_cannot_be_unlocked(rig: Rig) -> None:
     rig.sign_in(users.RECEPTIONIST, expires_in=60)
     rig.presence.fire("removed")
@@ -281,6 +295,7 @@ def test_a_session_that_expired_while_locked_cannot_be_unlocked(rig: Rig) -> Non
     assert rig.session.state is SessionState.SIGNED_OUT
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_the_expiry_timer_signs_out_without_a_request(rig: Rig) -> None:
     rig.sign_in(users.GP, expires_in=60)
     assert not rig.session.expire_if_due()
@@ -291,6 +306,7 @@ def test_the_expiry_timer_signs_out_without_a_request(rig: Rig) -> None:
     assert rig.states[-1] is SessionState.SIGNED_OUT
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_a_card_removed_during_sign_in_locks_when_it_completes(rig: Rig) -> None:
     rig.session.begin_sign_in()
     rig.presence.fire("removed")
@@ -309,6 +325,7 @@ def test_a_failed_sign_in_returns_to_signed_out(rig: Rig) -> None:
     assert rig.heard[-1].reason == "The passcode was not correct."
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_a_user_without_roles_cannot_sign_in(rig: Rig) -> None:
     rig.session.begin_sign_in()
 
@@ -338,6 +355,7 @@ def test_a_sign_in_cancelled_by_sign_out_does_not_become_active(rig: Rig) -> Non
     assert rig.session.state is SessionState.SIGNED_OUT
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_sign_out_forgets_the_user(rig: Rig) -> None:
     rig.sign_in(users.GP)
     rig.session.choose_role("555254240102")
@@ -350,6 +368,7 @@ def test_sign_out_forgets_the_user(rig: Rig) -> None:
     assert rig.heard[-1].reason == "signed out"
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_every_listener_hears_a_lock_even_if_one_fails(rig: Rig) -> None:
     rig.sign_in(users.RECEPTIONIST)
 
@@ -367,6 +386,7 @@ def test_every_listener_hears_a_lock_even_if_one_fails(rig: Rig) -> None:
     assert rig.session.state is SessionState.LOCKED
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_a_removal_on_another_thread_stops_the_next_request(rig: Rig) -> None:
     rig.sign_in(users.RECEPTIONIST)
 

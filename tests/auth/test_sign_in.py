@@ -126,6 +126,7 @@ def test_choosing_a_role_not_offered_never_reaches_the_service(rig: Rig) -> None
     assert rig.session.state is SessionState.CHOOSING_ROLE
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_a_secretary_may_view_but_changing_consent_is_refused(rig: Rig) -> None:
     rig.insert(users.ADMIN_NO_B0020)
     rig.flow.sign_in(pin())
@@ -139,6 +140,7 @@ def test_a_secretary_may_view_but_changing_consent_is_refused(rig: Rig) -> None:
     )
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_removing_the_card_locks_and_the_same_card_unlocks(rig: Rig) -> None:
     card = rig.insert(users.RECEPTIONIST)
     rig.flow.sign_in(pin())
@@ -158,6 +160,7 @@ def test_removing_the_card_locks_and_the_same_card_unlocks(rig: Rig) -> None:
     assert rig.token.login_attempts == 2
 
 
+@pytest.mark.hazard("HAZ-005", "HAZ-007")
 def test_unlocking_with_another_users_card_signs_everyone_out(rig: Rig) -> None:
     rig.insert(users.RECEPTIONIST)
     rig.flow.sign_in(pin())
@@ -198,6 +201,7 @@ def test_an_expired_ticket_signs_out(rig: Rig) -> None:
     assert rig.session.state is SessionState.SIGNED_OUT
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_a_locked_card_gets_no_login_attempt(rig: Rig) -> None:
     card = rig.insert(users.RECEPTIONIST)
     card.failures = card.max_tries
@@ -234,6 +238,7 @@ def test_a_wrong_pin_keeps_you_signed_out_and_warns_before_the_card_locks(rig: R
     assert rig.token.login_attempts == 3  # the locked card was not tried a fourth time
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_a_refused_card_leaves_nobody_signed_in(rig: Rig) -> None:
     rig.insert(users.EXPIRED_CARD)
 
@@ -257,6 +262,7 @@ def test_an_unreachable_service_leaves_nobody_signed_in(rig: Rig) -> None:
     assert not rig.token.logged_in
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_sign_out_ends_the_ticket_and_the_card_login(rig: Rig) -> None:
     rig.insert(users.GP)
     rig.flow.sign_in(pin())

@@ -64,6 +64,7 @@ def test_card_status_follows_the_software_card(controller: Controller, qtbot: Qt
         card(controller).insert(RECEPTIONIST.token_label)
 
 
+@pytest.mark.hazard("HAZ-003", "HAZ-014", "HAZ-015")
 def test_sign_in_look_up_read_and_change(controller: Controller, qtbot: QtBot, card_sandbox: Sandbox) -> None:
     sign_in(controller, qtbot)
     patient = look_up(controller, qtbot)
@@ -86,6 +87,7 @@ def test_sign_in_look_up_read_and_change(controller: Controller, qtbot: QtBot, c
     )
 
 
+@pytest.mark.hazard("HAZ-001", "HAZ-007")
 def test_a_lookup_finishing_after_the_card_left_is_never_shown(
     controller: Controller, qtbot: QtBot, card_sandbox: Sandbox
 ) -> None:
@@ -104,6 +106,7 @@ def test_a_lookup_finishing_after_the_card_left_is_never_shown(
     assert controller.runner.pending == 0
 
 
+@pytest.mark.hazard("HAZ-002", "HAZ-004")
 def test_a_change_whose_card_is_pulled_is_held_and_shown_after_unlock(
     controller: Controller, qtbot: QtBot, card_sandbox: Sandbox
 ) -> None:
@@ -131,6 +134,7 @@ def test_a_change_whose_card_is_pulled_is_held_and_shown_after_unlock(
     assert rereads[0].choice is ConsentChoice.OPTED_OUT  # type: ignore[attr-defined]
 
 
+@pytest.mark.hazard("HAZ-005", "HAZ-007")
 def test_another_card_signs_the_first_user_out(controller: Controller, qtbot: QtBot) -> None:
     sign_in(controller, qtbot)
     with qtbot.waitSignal(
@@ -151,6 +155,7 @@ def test_another_card_signs_the_first_user_out(controller: Controller, qtbot: Qt
         controller.workstation.session.require_active()
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_role_without_b0020_is_told_why(controller: Controller, qtbot: QtBot) -> None:
     with qtbot.waitSignal(controller.card_status, check_params_cb=lambda s: s is CardStatus.READY):
         card(controller).insert(ADMIN_NO_B0020.token_label)

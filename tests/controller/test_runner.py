@@ -44,6 +44,7 @@ def test_typed_errors_go_to_the_failure_callback(qtbot: QtBot, runner: Operation
     assert failures[0].user_message == "Spine is not available at the moment."
 
 
+@pytest.mark.hazard("HAZ-004")
 def test_a_bug_goes_to_the_crash_route_not_swallowed(qtbot: QtBot, runner: OperationRunner) -> None:
     def work() -> None:
         raise KeyError("bug")
@@ -53,6 +54,7 @@ def test_a_bug_goes_to_the_crash_route_not_swallowed(qtbot: QtBot, runner: Opera
     assert isinstance(crashed.args[0], KeyError)
 
 
+@pytest.mark.hazard("HAZ-009")
 def test_busy_only_after_the_delay_and_idle_after(qtbot: QtBot, runner: OperationRunner) -> None:
     busy: list[str] = []
     runner.busy.connect(busy.append)
@@ -66,6 +68,7 @@ def test_busy_only_after_the_delay_and_idle_after(qtbot: QtBot, runner: Operatio
         qtbot.waitUntil(lambda: busy == ["Looking up"], timeout=1000)
 
 
+@pytest.mark.hazard("HAZ-004", "HAZ-007")
 def test_cancel_discards_but_keep_on_cancel_is_delivered(qtbot: QtBot, runner: OperationRunner) -> None:
     delivered: list[str] = []
     release = threading.Event()

@@ -26,6 +26,7 @@ def test_accepts_what_a_receptionist_pastes(typed: str) -> None:
     assert str(number) == "943 476 5919"
 
 
+@pytest.mark.hazard("HAZ-001")
 @pytest.mark.parametrize(
     ("typed", "message"),
     [
@@ -47,6 +48,7 @@ def test_rejects_with_a_message_that_says_what_is_wrong(typed: str, message: str
     assert raised.value.field == "nhs_number"
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_check_digit_examples_from_nhs_documentation() -> None:
     for number in ("9000000009", "9995000180", "9999999484", "9434765919"):
         assert check_digit(number[:9]) == int(number[9])
@@ -57,6 +59,7 @@ def test_test_range_is_recognised() -> None:
     assert not NhsNumber.parse("943 476 5919").is_test_range
 
 
+@pytest.mark.hazard("HAZ-001")
 @pytest.mark.parametrize(
     ("typed", "shown"),
     [("9", "9"), ("943", "943"), ("9434", "943 4"), ("943476591", "943 476 591"), ("94347659199", "943 476 5919")],
@@ -65,6 +68,7 @@ def test_formats_as_typed(typed: str, shown: str) -> None:
     assert partial_format(typed) == shown
 
 
+@pytest.mark.hazard("HAZ-001")
 @given(st.text(alphabet="0123456789", min_size=9, max_size=9))
 def test_every_nine_digits_either_complete_to_a_valid_number_or_cannot(first_nine: str) -> None:
     digit = check_digit(first_nine)
@@ -79,6 +83,7 @@ def test_every_nine_digits_either_complete_to_a_valid_number_or_cannot(first_nin
             NhsNumber.parse(first_nine + wrong)
 
 
+@pytest.mark.hazard("HAZ-001")
 @given(st.text(max_size=30))
 def test_arbitrary_text_is_either_a_valid_number_or_a_plain_refusal(text: str) -> None:
     try:

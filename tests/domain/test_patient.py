@@ -42,6 +42,7 @@ def patient(**changes: object) -> Patient:
 # --- name, dates, gender -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_banner_in_cui_order_with_every_field() -> None:
     assert patient().banner(TODAY) == (
         ("Name", "AMBERLOCK, Winifred (Mrs)"),
@@ -53,6 +54,7 @@ def test_banner_in_cui_order_with_every_field() -> None:
     )
 
 
+@pytest.mark.hazard("HAZ-001")
 @pytest.mark.parametrize(
     ("changes", "shown"),
     [
@@ -77,6 +79,7 @@ def test_cui_short_date(day: date, shown: str) -> None:
     assert cui_date(day) == shown
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_missing_values_read_not_known() -> None:
     unknown = patient(birth_date=None, gender=None, address_lines=None, postcode=None, gp_practice=None)
     assert unknown.born(TODAY) == NOT_KNOWN
@@ -175,6 +178,7 @@ def test_age_before_birth_is_refused() -> None:
 # --- deceased, restricted, superseded ------------------------------------------------------------------------------
 
 
+@pytest.mark.hazard("HAZ-006")
 def test_deceased_patient_shown_plainly_and_changes_blocked() -> None:
     dead = patient(date_of_death=date(2024, 3, 3))
     assert dead.is_deceased
@@ -185,6 +189,7 @@ def test_deceased_patient_shown_plainly_and_changes_blocked() -> None:
     assert dead.notices[0] == dead.consent_change_blocked_reason
 
 
+@pytest.mark.hazard("HAZ-006")
 def test_living_patient_has_no_block_and_no_deceased_line() -> None:
     alive = patient()
     assert alive.consent_change_blocked_reason is None
@@ -193,6 +198,7 @@ def test_living_patient_has_no_block_and_no_deceased_line() -> None:
     assert alive.notices == ()
 
 
+@pytest.mark.hazard("HAZ-006", "HAZ-008")
 @pytest.mark.parametrize(
     "location", [{"address_lines": ("1 Lane",)}, {"postcode": "QQ1 1AA"}, {"gp_practice": "A81001"}]
 )
@@ -202,6 +208,7 @@ def test_restricted_record_cannot_hold_a_location(location: dict[str, object]) -
         patient(restricted=True, **{**empty, **location})
 
 
+@pytest.mark.hazard("HAZ-006", "HAZ-008")
 def test_restricted_record_shows_the_notice_instead() -> None:
     hidden = patient(restricted=True, address_lines=None, postcode=None, gp_practice=None)
     shown = dict(hidden.banner(TODAY))
@@ -210,6 +217,7 @@ def test_restricted_record_shows_the_notice_instead() -> None:
     assert RESTRICTED_NOTICE in hidden.notices
 
 
+@pytest.mark.hazard("HAZ-008")
 def test_repr_names_nothing_identifying() -> None:
     text = repr(patient(warnings=(SpineCode("24", "superseded", "WG"),)))
     for secret in ("Amberlock", "9434765919", "943 476 5919", "1945", "QQ1 1AA", "Tallowfield", "A81001"):
@@ -217,6 +225,7 @@ def test_repr_names_nothing_identifying() -> None:
     assert text == str(patient())
 
 
+@pytest.mark.hazard("HAZ-001", "HAZ-006")
 def test_superseded_notice_names_both_numbers() -> None:
     switched = patient(nhs_number=NhsNumber("9990000115"), superseded_from=NhsNumber("9990000107"))
     assert switched.superseded_notice == (
@@ -253,6 +262,7 @@ def test_trace_keeps_apostrophes_hyphens_and_accents() -> None:
     assert trace(family_name="Saint-E\u0301vremondet").family_name == "Saint-\u00c9vremondet"  # NFC
 
 
+@pytest.mark.hazard("HAZ-001")
 @pytest.mark.parametrize(
     ("fields", "field", "words"),
     [
@@ -294,6 +304,7 @@ def test_trace_reports_fields_in_form_order() -> None:
     assert refused.value.field == "family_name"
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_trace_constructor_refuses_unchecked_values() -> None:
     with pytest.raises(InvalidInput) as refused:
         TraceQuery("", Gender.MALE, date(1988, 5, 21))
@@ -304,6 +315,7 @@ def test_trace_constructor_refuses_unchecked_values() -> None:
         TraceQuery("Varnhollow", Gender.MALE, date(1988, 5, 21), given_name="")
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_trace_outcome_holds_a_patient_only_for_a_match() -> None:
     assert TraceOutcome.match(patient()).patient == patient()
     assert TraceOutcome.no_match().result is TraceResult.NO_MATCH

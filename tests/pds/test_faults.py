@@ -29,6 +29,7 @@ def arm(sandbox: Sandbox, name: str, times: int | None = 1) -> None:
     sandbox.store.set_fault(name, scope="pds", times=times)
 
 
+@pytest.mark.hazard("HAZ-009")
 def test_soap_fault_206_is_retried_with_a_fresh_message(
     sandbox: Sandbox, pds: PdsClient, gate: CountingGate, wire: RecordingTransport
 ) -> None:
@@ -40,6 +41,7 @@ def test_soap_fault_206_is_retried_with_a_fresh_message(
     assert wire.exchanges[0][0] != wire.exchanges[1][0]  # new message ids: Spine would refuse a repeat
 
 
+@pytest.mark.hazard("HAZ-009")
 def test_persistent_soap_fault_gives_up_after_three_attempts(
     sandbox: Sandbox, pds: PdsClient, gate: CountingGate
 ) -> None:
@@ -51,6 +53,7 @@ def test_persistent_soap_fault_gives_up_after_three_attempts(
     assert gate.asked == 3
 
 
+@pytest.mark.hazard("HAZ-001", "HAZ-013")
 @pytest.mark.parametrize(
     ("fault", "error", "words"),
     [
@@ -73,6 +76,7 @@ def test_bad_answers_are_reported_and_not_retried(
     assert faults(sandbox) == []
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_a_superseded_answer_needs_the_warning_and_the_old_number(sandbox: Sandbox, pds: PdsClient) -> None:
     """The 'other-patient' fault answers with someone else and no warning 24: never shown as the patient asked for."""
     arm(sandbox, "other-patient")
@@ -80,6 +84,7 @@ def test_a_superseded_answer_needs_the_warning_and_the_old_number(sandbox: Sandb
         pds.retrieve(NhsNumber(patients.SUPERSEDED_OLD))
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_no_request_without_an_active_session(sandbox: Sandbox, sandbox_settings: Settings) -> None:
     class Locked:
         def require_active(self) -> SpineIdentity:
@@ -99,6 +104,7 @@ def test_no_request_without_an_active_session(sandbox: Sandbox, sandbox_settings
     assert requests_seen(sandbox) == before
 
 
+@pytest.mark.hazard("HAZ-009")
 def test_connection_refused_is_retried_then_reported(sandbox_settings: Settings, gate: CountingGate) -> None:
     sleeps: list[float] = []
     transport = RecordingTransport(sandbox_settings)

@@ -225,6 +225,7 @@ def _add_sensitivity(root: etree._Element) -> None:
     role.insert(0, etree.Element(f"{H}confidentialityCode", code="S", codeSystem=pds_messages.OID_SENSITIVITY))
 
 
+@pytest.mark.hazard("HAZ-008")
 def test_an_s_flagged_answer_carrying_a_location_has_it_dropped() -> None:
     request, body = sandbox_retrieval(patients.README_EXAMPLE)
     body = mutate(body, _add_sensitivity)
@@ -234,6 +235,7 @@ def test_an_s_flagged_answer_carrying_a_location_has_it_dropped() -> None:
     assert (found.address_lines, found.postcode, found.gp_practice) == (None, None, None)
 
 
+@pytest.mark.hazard("HAZ-008")
 @pytest.mark.parametrize("code", ["5", "9"])
 def test_a_limited_data_warning_alone_makes_the_record_restricted(code: str) -> None:
     request, body = sandbox_retrieval(patients.README_EXAMPLE)
@@ -252,6 +254,7 @@ def test_a_limited_data_warning_alone_makes_the_record_restricted(code: str) -> 
     assert found.restricted and found.address_lines is None and found.gp_practice is None
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_an_answer_about_someone_else_is_refused() -> None:
     request = retrieval_request(patients.README_EXAMPLE)
     _, other = sandbox_retrieval("9990000018")  # a valid answer, but to a different request and patient
@@ -262,6 +265,7 @@ def test_an_answer_about_someone_else_is_refused() -> None:
         retrieve(request, own_body)
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_a_successor_needs_the_old_number_in_replacement_of() -> None:
     request, body = sandbox_retrieval(patients.SUPERSEDED_OLD)
     assert retrieve(request, body).superseded_from == NhsNumber(patients.SUPERSEDED_OLD)
@@ -306,6 +310,7 @@ def test_trace_failures_by_code(codes: tuple[tuple[str, str], ...], result: Trac
     assert trace(request, _with_reasons(request, *codes)).result is result
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_a_code_from_another_system_is_never_read_as_a_pds_code() -> None:
     request = trace_request(TraceQuery("Anyone", Gender.MALE, date(1990, 1, 1)))
     with pytest.raises(SpineRejected) as refused:
@@ -327,6 +332,7 @@ def test_an_accepted_query_failure_is_not_a_patient() -> None:
         retrieve(request, body)
 
 
+@pytest.mark.hazard("HAZ-001")
 @pytest.mark.parametrize(
     ("xpath", "attribute", "value", "words"),
     [

@@ -17,6 +17,7 @@ from consent_desktop.spine.pds_client import PdsClient
 from tests.pds.conftest import TODAY, RecordingTransport, hl7_of
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_normal_patient_every_displayed_field(pds: PdsClient) -> None:
     found = pds.retrieve(NhsNumber.parse(patients.README_EXAMPLE))
     assert found.banner(TODAY) == (
@@ -31,6 +32,7 @@ def test_normal_patient_every_displayed_field(pds: PdsClient) -> None:
     assert found.notices == ()
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_every_synthetic_patient_round_trips(pds: PdsClient) -> None:
     for record in patients.PATIENTS:
         found = pds.retrieve(NhsNumber(record.nhs_number))
@@ -65,6 +67,7 @@ def test_names_with_apostrophes_hyphens_and_accents(pds: PdsClient, number: str,
     assert pds.retrieve(NhsNumber(number)).display_name == name
 
 
+@pytest.mark.hazard("HAZ-008")
 def test_restricted_record_holds_no_location_anywhere(pds: PdsClient, wire: RecordingTransport) -> None:
     record = patients.BY_NUMBER[patients.RESTRICTED_EXAMPLE]
     found = pds.retrieve(NhsNumber(record.nhs_number))
@@ -85,6 +88,7 @@ def test_restricted_record_holds_no_location_anywhere(pds: PdsClient, wire: Reco
     assert found.display_name == "THISTLEQUINE, Imogen (Ms)"  # identity is still shown
 
 
+@pytest.mark.hazard("HAZ-006")
 def test_deceased_patient_blocks_consent_changes(pds: PdsClient) -> None:
     found = pds.retrieve(NhsNumber(patients.DECEASED_EXAMPLE))
     assert found.date_of_death == date(2024, 3, 3)
@@ -92,6 +96,7 @@ def test_deceased_patient_blocks_consent_changes(pds: PdsClient) -> None:
     assert found.consent_change_blocked_reason == "This patient has died (03-Mar-2024). Consent changes are blocked."
 
 
+@pytest.mark.hazard("HAZ-001", "HAZ-006")
 def test_superseded_number_switches_to_the_current_record_and_says_so(pds: PdsClient) -> None:
     found = pds.retrieve(NhsNumber(patients.SUPERSEDED_OLD))
     assert found.nhs_number == NhsNumber(patients.SUPERSEDED_NEW)
@@ -105,6 +110,7 @@ def test_superseded_number_switches_to_the_current_record_and_says_so(pds: PdsCl
     )
 
 
+@pytest.mark.hazard("HAZ-001", "HAZ-006")
 @pytest.mark.parametrize(
     ("number", "codes"),
     [(patients.UNKNOWN_EXAMPLE, ("1", "RT003")), (patients.INVALIDATED_EXAMPLE, ("22",))],

@@ -28,6 +28,7 @@ def search(pds: PdsClient, **fields: str) -> TraceOutcome:
     return pds.trace(TraceQuery.parse(**fields, today=TODAY))  # type: ignore[arg-type]
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_one_match_shows_the_patient(pds: PdsClient) -> None:
     outcome = search(pds, family_name="amberlock", gender="Female", date_of_birth="14-Jul-1945")
     assert outcome.result is TraceResult.MATCH
@@ -42,6 +43,7 @@ def test_one_match_shows_the_patient(pds: PdsClient) -> None:
     )
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_no_match_is_not_an_error(pds: PdsClient) -> None:
     outcome = search(pds, family_name="Amberlock", gender="Female", date_of_birth="15-Jul-1945")
     assert outcome.result is TraceResult.NO_MATCH
@@ -49,6 +51,7 @@ def test_no_match_is_not_an_error(pds: PdsClient) -> None:
     assert outcome.message == "No patient matches these details. Check them, or search by NHS number."
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_two_people_with_the_same_name_and_birth_date_are_too_many(pds: PdsClient) -> None:
     outcome = search(pds, family_name="Varnhollow", given_name="Ellis", gender="Male", date_of_birth="21/05/1988")
     assert outcome.result is TraceResult.TOO_MANY
@@ -56,6 +59,7 @@ def test_two_people_with_the_same_name_and_birth_date_are_too_many(pds: PdsClien
     assert "Add more detail" in outcome.message
 
 
+@pytest.mark.hazard("HAZ-001")
 def test_more_detail_narrows_too_many_to_one(pds: PdsClient) -> None:
     by_postcode = search(pds, family_name="Varnhollow", gender="Male", date_of_birth="21/05/1988", postcode="QQ5 2AB")
     assert by_postcode.patient is not None and by_postcode.patient.nhs_number == NhsNumber("9990000158")
@@ -87,6 +91,7 @@ def test_names_with_apostrophes_hyphens_and_accents_round_trip(
     assert (outcome.patient.family_name, outcome.patient.given_names) == (record.family, record.given)
 
 
+@pytest.mark.hazard("HAZ-008")
 def test_restricted_match_without_location_and_with_a_warning(pds: PdsClient, wire: RecordingTransport) -> None:
     outcome = search(pds, family_name="Thistlequine", gender="Female", date_of_birth="01-Dec-1990")
     assert outcome.patient is not None and outcome.patient.restricted
@@ -95,11 +100,13 @@ def test_restricted_match_without_location_and_with_a_warning(pds: PdsClient, wi
     assert b"Nettlequarry" not in wire.exchanges[-1][1].body and b"B82002" not in wire.exchanges[-1][1].body
 
 
+@pytest.mark.hazard("HAZ-008")
 def test_a_search_with_the_postcode_never_finds_a_restricted_record(pds: PdsClient) -> None:
     outcome = search(pds, family_name="Thistlequine", gender="Female", date_of_birth="01-Dec-1990", postcode="QQ2 5HJ")
     assert outcome.result is TraceResult.NO_MATCH
 
 
+@pytest.mark.hazard("HAZ-006")
 def test_deceased_patient_found_and_blocked(pds: PdsClient) -> None:
     outcome = search(pds, family_name="Quenningvale", gender="Male", date_of_birth="02-Nov-1931")
     assert outcome.patient is not None
@@ -108,6 +115,7 @@ def test_deceased_patient_found_and_blocked(pds: PdsClient) -> None:
     )
 
 
+@pytest.mark.hazard("HAZ-001")
 @pytest.mark.parametrize(
     ("fields", "field"),
     [

@@ -72,6 +72,7 @@ def test_the_chosen_role_is_recorded_against_the_ticket(sandbox: Sandbox, cis: C
     assert sandbox.cis.selected_role(signed_in.ticket.value) == "555254240103"
 
 
+@pytest.mark.hazard("HAZ-005", "HAZ-008")
 def test_the_ticket_appears_in_no_repr_str_or_error_details(sandbox: Sandbox, cis: CisClient) -> None:
     signed_in = sign_in(cis, card_for_user(sandbox.data.card_ca(), users.GP))
     secret = signed_in.ticket.value
@@ -201,6 +202,7 @@ def test_logout_ends_the_ticket(sandbox: Sandbox, cis: CisClient) -> None:
     assert caught.value.user_message == "Your session is no longer valid. Sign in again with your smartcard."
 
 
+@pytest.mark.hazard("HAZ-005", "HAZ-013")
 def test_a_service_with_an_untrusted_certificate_is_not_used(sandbox: Sandbox, sandbox_settings: Settings) -> None:
     card = card_for_user(sandbox.data.card_ca(), users.RECEPTIONIST)
     token = logged_in(card)
@@ -214,6 +216,7 @@ def test_a_service_with_an_untrusted_certificate_is_not_used(sandbox: Sandbox, s
     assert token.signed == []  # nothing was signed for a service that could not be trusted
 
 
+@pytest.mark.hazard("HAZ-009")
 def test_an_unreachable_service_is_a_retryable_failure(sandbox: Sandbox, sandbox_settings: Settings) -> None:
     card = card_for_user(sandbox.data.card_ca(), users.RECEPTIONIST)
     url = sandbox_settings.auth.cis_url

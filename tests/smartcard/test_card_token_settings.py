@@ -19,18 +19,21 @@ def _settings(*, training: bool = False, **auth: Any) -> Settings:
     return Settings(auth=AuthSettings(**auth), app=AppSettings(training_mode=training))
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_no_middleware_configured_names_the_setting(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         card_token_from_settings(_settings(card_ca_bundle=tmp_path / "ca.pem"))
     assert refused.value.key == "auth.pkcs11_module"
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_no_card_ca_bundle_names_the_setting() -> None:
     with pytest.raises(ConfigError) as refused:
         card_token_from_settings(_settings(pkcs11_module="/usr/lib/some-middleware.so"))
     assert refused.value.key == "auth.card_ca_bundle"
 
 
+@pytest.mark.hazard("HAZ-010")
 def test_a_software_card_outside_training_mode_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SOFTHSM2_CONF", raising=False)
     settings = _settings(pkcs11_module="/usr/lib/softhsm/libsofthsm2.so", softhsm2_conf=tmp_path / "softhsm2.conf")

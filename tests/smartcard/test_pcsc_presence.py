@@ -44,6 +44,7 @@ def _wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.02)
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_insertion_and_removal_are_reported_within_a_second(
     watching: PcscPresence, events: EventLog, vicc: VirtualCard
 ) -> None:
@@ -83,6 +84,7 @@ def test_a_card_already_in_the_reader_is_reported_at_start(
     assert event.reader == VIRTUAL_READER
 
 
+@pytest.mark.hazard("HAZ-010")
 def test_a_virtual_reader_is_refused_unless_allowed(pcscd: PcscDaemon, events: EventLog, vicc: VirtualCard) -> None:
     strict = PcscPresence(allow_virtual_readers=False)
     strict.start(events)
@@ -106,6 +108,7 @@ def test_stop_ends_every_thread(pcscd: PcscDaemon, events: EventLog) -> None:
     assert _presence_threads() == []
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_a_dead_monitor_thread_is_reported_and_replaced(
     watching: PcscPresence, events: EventLog, vicc: VirtualCard, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -128,6 +131,7 @@ def test_a_dead_monitor_thread_is_reported_and_replaced(
     assert again.reader == VIRTUAL_READER
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_pcscd_dying_is_reported_within_a_second_and_recovery_is_seen(
     own_pcscd: PcscDaemon, watching: PcscPresence, events: EventLog, vicc: VirtualCard
 ) -> None:

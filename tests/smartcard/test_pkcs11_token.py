@@ -98,6 +98,7 @@ def test_a_token_is_found_by_label_or_as_the_only_card(token: Pkcs11CardToken) -
     assert "More than one smartcard" in several.value.user_message
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_expired_certificate_is_refused(token: Pkcs11CardToken) -> None:
     with pytest.raises(CertificateInvalid) as refused:
         token.login(bytearray(RIGHT), EXPIRED_CARD.token_label)
@@ -109,6 +110,7 @@ def test_expired_certificate_is_refused(token: Pkcs11CardToken) -> None:
         token.sign(b"data")
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_certificate_from_an_untrusted_ca_is_refused(token: Pkcs11CardToken) -> None:
     with pytest.raises(CertificateInvalid) as refused:
         token.login(bytearray(RIGHT), UNTRUSTED_CARD.token_label)
@@ -175,6 +177,7 @@ def _replace_credentials(cards: SoftCards, label: str, issued: pki.Issued) -> No
         lib.finalize()
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_missing_module_is_a_middleware_error(tmp_path: Path, trusted_cas: tuple[x509.Certificate, ...]) -> None:
     missing_module = tmp_path / "no-such-pkcs11.so"
     with Pkcs11CardToken(missing_module, trusted_cas) as card_token, pytest.raises(MiddlewareError) as missing:
@@ -183,6 +186,7 @@ def test_missing_module_is_a_middleware_error(tmp_path: Path, trusted_cas: tuple
     assert "not found" in missing.value.details
 
 
+@pytest.mark.hazard("HAZ-012")
 @pytest.mark.parametrize("kind", ["not a library", "a library without PKCS#11"])
 def test_broken_module_is_a_middleware_error(
     tmp_path: Path, trusted_cas: tuple[x509.Certificate, ...], kind: str
@@ -231,6 +235,7 @@ def test_two_wrong_pins_then_the_right_one_signs_in_and_resets_the_count(
     assert shim_token.pin_state(label) is PinState.OK
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_three_wrong_pins_lock_the_card_and_no_fourth_pin_reaches_it(
     shim_token: Pkcs11CardToken, locking_card: LockingCard
 ) -> None:

@@ -34,6 +34,7 @@ def stored(sandbox: Sandbox) -> dict[str, str]:
     return sandbox.store.assertions(NHS.digits)
 
 
+@pytest.mark.hazard("HAZ-009")
 @pytest.mark.parametrize("code", ["200", "206", "208"])
 def test_read_retries_a_retriable_soap_fault(sandbox: Sandbox, acs: AcsClient, code: str) -> None:
     assert sandbox.store is not None
@@ -41,6 +42,7 @@ def test_read_retries_a_retriable_soap_fault(sandbox: Sandbox, acs: AcsClient, c
     assert acs.get_consent(NHS).choice is ConsentChoice.ASK_PERMISSION
 
 
+@pytest.mark.hazard("HAZ-009")
 def test_read_gives_up_after_the_configured_attempts(sandbox: Sandbox, acs: AcsClient) -> None:
     assert sandbox.store is not None
     sandbox.store.set_fault("soap-fault-206", scope="get", times=3)
@@ -50,6 +52,7 @@ def test_read_gives_up_after_the_configured_attempts(sandbox: Sandbox, acs: AcsC
     assert sandbox.store.faults() == []  # exactly three attempts were made
 
 
+@pytest.mark.hazard("HAZ-002", "HAZ-009")
 @pytest.mark.parametrize(
     ("fault", "error"),
     [
@@ -74,6 +77,7 @@ def test_read_faults_become_typed_errors_without_a_retry(
     assert acs.get_consent(NHS).choice is ConsentChoice.ASK_PERMISSION  # one failure, then normal again
 
 
+@pytest.mark.hazard("HAZ-009")
 def test_soap_fault_201_is_not_retried(sandbox_settings: Settings) -> None:
     # Only TMS 200/206/208 are safe to repeat; any other fault must surface after one attempt.
     from tests.spine import wire
@@ -92,6 +96,7 @@ def test_soap_fault_201_is_not_retried(sandbox_settings: Settings) -> None:
     assert len(attempts) == 1 and not raised.value.retryable
 
 
+@pytest.mark.hazard("HAZ-009")
 def test_latency_past_the_read_timeout(sandbox: Sandbox, sandbox_settings: Settings) -> None:
     spine = sandbox_settings.spine
     fast = type(spine)(**{**spine.__dict__, "read_timeout": 0.3})
@@ -124,6 +129,7 @@ CHANGE_CASES = [
 ]
 
 
+@pytest.mark.hazard("HAZ-003", "HAZ-004", "HAZ-009")
 @pytest.mark.parametrize(("fault", "outcome", "committed"), CHANGE_CASES)
 def test_change_outcome_matches_the_store(
     sandbox: Sandbox, acs: AcsClient, fault: str, outcome: SaveOutcome, committed: bool
@@ -139,6 +145,7 @@ def test_change_outcome_matches_the_store(
         assert result.reason
 
 
+@pytest.mark.hazard("HAZ-003", "HAZ-004")
 def test_unknown_outcome_and_spine_still_down_is_could_not_confirm(sandbox: Sandbox, acs: AcsClient) -> None:
     assert sandbox.store is not None
     sandbox.store.set_fault("drop-after-commit", scope="set", times=1)
@@ -149,6 +156,7 @@ def test_unknown_outcome_and_spine_still_down_is_could_not_confirm(sandbox: Sand
     assert stored(sandbox) == {"Store": "No", "View": "No"}  # it was saved: "could not confirm" is the honest answer
 
 
+@pytest.mark.hazard("HAZ-004")
 def test_change_never_re_sent(sandbox: Sandbox, acs: AcsClient) -> None:
     assert sandbox.store is not None
     sandbox.store.set_fault("drop-after-commit", scope="set", times=1)
@@ -156,6 +164,7 @@ def test_change_never_re_sent(sandbox: Sandbox, acs: AcsClient) -> None:
     assert len({c.message_id for c in sandbox.store.changes(NHS.digits)}) == 1
 
 
+@pytest.mark.hazard("HAZ-004")
 def test_change_timeout_is_settled_by_a_re_read(sandbox: Sandbox, sandbox_settings: Settings) -> None:
     spine = sandbox_settings.spine
     fast = type(spine)(**{**spine.__dict__, "read_timeout": 0.3})
@@ -171,6 +180,7 @@ def test_change_timeout_is_settled_by_a_re_read(sandbox: Sandbox, sandbox_settin
     transport.close()
 
 
+@pytest.mark.hazard("HAZ-003", "HAZ-009")
 def test_tls_handshake_refused(sandbox: Sandbox, acs: AcsClient) -> None:
     assert sandbox.store is not None
     sandbox.store.set_fault("tls-refuse", times=3)

@@ -36,6 +36,7 @@ def inner(message: OutgoingMessage) -> etree._Element:
     return body[0]
 
 
+@pytest.mark.hazard("HAZ-003")
 @pytest.mark.parametrize(
     ("kind", "choice"),
     [("get", ConsentChoice.OPTED_OUT), ("set", ConsentChoice.OPTED_OUT), ("set", ConsentChoice.ASK_PERMISSION)],
@@ -44,6 +45,7 @@ def test_every_outgoing_message_validates_against_spines_xsd(kind: str, choice: 
     assert schemas.validation_errors(inner(build(kind, choice))) == []
 
 
+@pytest.mark.hazard("HAZ-011", "HAZ-012")
 def test_envelope_header_follows_spine_rules() -> None:
     message = build("set")
     root = etree.fromstring(message.body)
@@ -68,6 +70,7 @@ def test_get_action_is_the_lrsquery_service() -> None:
     assert header.findtext(ns.q(ns.WSA, "Action")) == "urn:nhs:names:services:lrsquery/GET_RESOURCE_PERMISSIONS_INUK01"
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_author_comes_from_the_signed_in_identity() -> None:
     hl7 = inner(build("get"))
     ids = {e.get("root"): e.get("extension") for e in hl7.iter(ns.q(ns.HL7, "id"))}
@@ -76,6 +79,7 @@ def test_author_comes_from_the_signed_in_identity() -> None:
     assert ids[ns.OID_JOB_ROLE] == TEST_IDENTITY.role.job_role_code
 
 
+@pytest.mark.hazard("HAZ-001", "HAZ-015")
 @pytest.mark.parametrize(("choice", "wire"), [(ConsentChoice.OPTED_OUT, "No"), (ConsentChoice.ASK_PERMISSION, "Clear")])
 def test_set_changes_view_and_store_together(choice: ConsentChoice, wire: str) -> None:
     hl7 = inner(build("set", choice))

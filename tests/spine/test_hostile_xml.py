@@ -55,6 +55,7 @@ def refused(data: bytes) -> UnexpectedResponse:
     return raised.value
 
 
+@pytest.mark.hazard("HAZ-008", "HAZ-013")
 def test_external_file_entity_is_never_read(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP SECRET")
@@ -62,6 +63,7 @@ def test_external_file_entity_is_never_read(tmp_path: Path) -> None:
     assert "TOP SECRET" not in error.user_message + error.details
 
 
+@pytest.mark.hazard("HAZ-008", "HAZ-013")
 def test_external_network_entity_makes_no_request(canary_server: tuple[str, list[str]]) -> None:
     url, hits = canary_server
     refused(f'<?xml version="1.0"?><!DOCTYPE r SYSTEM "{url}"><r/>'.encode())
@@ -70,30 +72,36 @@ def test_external_network_entity_makes_no_request(canary_server: tuple[str, list
     assert hits == []
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_billion_laughs() -> None:
     entities = '<!ENTITY l0 "ha">' + "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
     refused(f'<?xml version="1.0"?><!DOCTYPE r [{entities}]><r>&l9;</r>'.encode())
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_quadratic_blowup() -> None:
     big = "A" * 100_000
     refused(f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "{big}">]><r>{"&a;" * 10_000}</r>'.encode())
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_entity_declarations_hidden_in_utf16() -> None:
     text = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY a "b">]><r>&a;</r>'
     refused(text.encode("utf-16"))
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_deep_nesting() -> None:
     refused(b"<a>" * 10_000 + b"</a>" * 10_000)
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_oversized_document() -> None:
     error = refused(b"<r>" + b"x" * (MAX_BYTES + 1) + b"</r>")
     assert "larger than expected" in error.user_message
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_fifty_megabyte_answer_is_cut_off_quickly_and_in_bounded_memory(sandbox_settings: Settings) -> None:
     def endless(request: httpx.Request) -> httpx.Response:
         chunk = b"<a>" + b"x" * 65_536
@@ -118,6 +126,7 @@ def test_fifty_megabyte_answer_is_cut_off_quickly_and_in_bounded_memory(sandbox_
     assert peak < 8 * MAX_BYTES
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_declared_huge_length_is_refused_before_reading(sandbox_settings: Settings) -> None:
     def huge(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=wire.get_response(), headers={"Content-Length": str(50 * 1024 * 1024)})

@@ -34,12 +34,14 @@ def read_set(body: bytes, request: OutgoingMessage = wire.REQUEST, status: int =
 # --- GET ---------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.hazard("HAZ-002")
 def test_get_with_no_assertion_is_the_default() -> None:
     record = read_get(wire.get_response())
     assert record.assertions == ()
     assert record.choice is ConsentChoice.ASK_PERMISSION
 
 
+@pytest.mark.hazard("HAZ-002")
 def test_get_with_one_assertion() -> None:
     record = read_get(wire.get_response(wire.assertion("No", "View")))
     assert record.permission_for(ConsentFunction.VIEW) is Permission.NO
@@ -47,6 +49,7 @@ def test_get_with_one_assertion() -> None:
     assert record.choice is ConsentChoice.OPTED_OUT
 
 
+@pytest.mark.hazard("HAZ-002")
 def test_get_with_two_assertions() -> None:
     record = read_get(wire.get_response(wire.assertion("No", "Store") + wire.assertion("No", "View")))
     assert {a.function for a in record.assertions} == {ConsentFunction.VIEW, ConsentFunction.STORE}
@@ -64,6 +67,7 @@ def test_get_without_the_wrapper_element() -> None:
     assert read_get(wire.get_response(wire.assertion("No", "View"), wrapper=False)).choice is ConsentChoice.OPTED_OUT
 
 
+@pytest.mark.hazard("HAZ-002")
 def test_get_failure_as_mcci_with_reasons() -> None:
     body = wire.mcci(
         "AE",
@@ -76,6 +80,7 @@ def test_get_failure_as_mcci_with_reasons() -> None:
     assert "does not recognise this NHS number" in raised.value.user_message
 
 
+@pytest.mark.hazard("HAZ-002")
 def test_get_failure_as_query_response_with_query_code_id() -> None:
     body = wire.get_response(ack_type="AE", reasons=wire.reason("420", "Business condition"), query_code="ID")
     with pytest.raises(SpineRejected) as raised:
@@ -88,16 +93,19 @@ def test_get_with_only_a_warning_is_accepted() -> None:
     assert read_get(body).choice is ConsentChoice.OPTED_OUT
 
 
+@pytest.mark.hazard("HAZ-001", "HAZ-002")
 def test_get_about_another_patient_is_refused() -> None:
     with pytest.raises(UnexpectedResponse, match="different patient"):
         read_get(wire.get_response(nhs="9990000018"))
 
 
+@pytest.mark.hazard("HAZ-002")
 def test_get_with_a_value_we_do_not_understand_is_refused() -> None:
     with pytest.raises(UnexpectedResponse, match="does not understand"):
         read_get(wire.get_response(wire.assertion("Maybe", "View")))
 
 
+@pytest.mark.hazard("HAZ-002")
 def test_get_with_duplicate_functions_is_refused() -> None:
     with pytest.raises(UnexpectedResponse, match="conflicting"):
         read_get(wire.get_response(wire.assertion("No", "View") + wire.assertion("Yes", "View")))
@@ -106,10 +114,12 @@ def test_get_with_duplicate_functions_is_refused() -> None:
 # --- SET ----------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.hazard("HAZ-003")
 def test_set_accepted() -> None:
     read_set(wire.mcci("AA"))
 
 
+@pytest.mark.hazard("HAZ-003")
 def test_set_rejected_with_reasons() -> None:
     body = wire.mcci("AE", reasons=wire.reason("400", "Invalid Request") + wire.reason("401", "duplicate"))
     with pytest.raises(SpineRejected) as raised:
@@ -118,6 +128,7 @@ def test_set_rejected_with_reasons() -> None:
     assert "repeat of an earlier request" in raised.value.user_message
 
 
+@pytest.mark.hazard("HAZ-003")
 def test_set_rejected_with_acknowledgement_detail_and_no_wrapper() -> None:
     detail = (
         '<acknowledgementDetail typeCode="ER"><code codeSystem="2.16.840.1.113883.2.1.3.2.4.17.33" '
@@ -128,6 +139,7 @@ def test_set_rejected_with_acknowledgement_detail_and_no_wrapper() -> None:
     assert raised.value.codes[0].display == "Invalid Request"
 
 
+@pytest.mark.hazard("HAZ-003")
 def test_real_spine_success_sample() -> None:
     body = (SAMPLES / "set-permissions-success.xml").read_bytes()
     request = OutgoingMessage(
@@ -139,6 +151,7 @@ def test_real_spine_success_sample() -> None:
     read_set(body, request)
 
 
+@pytest.mark.hazard("HAZ-003")
 def test_real_spine_invalid_nhs_number_sample() -> None:
     body = (SAMPLES / "set-permissions-invalid-nhs-number.xml").read_bytes()
     request = OutgoingMessage(
@@ -173,6 +186,7 @@ def test_soap_fault_with_error_list(code: str, retryable: bool) -> None:
     assert raised.value.retryable is retryable
 
 
+@pytest.mark.hazard("HAZ-003", "HAZ-013")
 def test_html_page_from_a_proxy() -> None:
     page = b"<!DOCTYPE html><html><body>Service Temporarily Unavailable</body></html>"
     with pytest.raises(SpineUnavailable, match="web page"):
@@ -192,6 +206,7 @@ def test_plain_http_error_without_a_fault() -> None:
         read_get(wire.get_response(), status=504)
 
 
+@pytest.mark.hazard("HAZ-003", "HAZ-013")
 def test_answer_to_another_request_is_refused() -> None:
     with pytest.raises(UnexpectedResponse, match="different request"):
         read_get(wire.get_response(ref="99999999-0000-0000-0000-000000000000"))
@@ -210,6 +225,7 @@ def test_hl7_message_in_the_wrong_namespace() -> None:
         read_get(body)
 
 
+@pytest.mark.hazard("HAZ-003")
 def test_unexpected_message_type() -> None:
     body = wire.envelope("<QUPA_IN000009UK03/>")
     with pytest.raises(UnexpectedResponse, match="not the one expected"):

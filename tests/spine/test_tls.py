@@ -60,6 +60,7 @@ def settings_of(sandbox: Sandbox) -> Settings:
     return load_settings([TomlFileSource(sandbox.data.client_config, "client.toml")])
 
 
+@pytest.mark.hazard("HAZ-012", "HAZ-013")
 def test_server_certificate_from_an_untrusted_ca(sandbox: Sandbox, sandbox_settings: Settings, tmp_path: Path) -> None:
     other_ca = tmp_path / "other-ca.pem"
     pki.new_ca("Somebody Else").write(other_ca)
@@ -70,6 +71,7 @@ def test_server_certificate_from_an_untrusted_ca(sandbox: Sandbox, sandbox_setti
     assert raised.value.request_sent is False
 
 
+@pytest.mark.hazard("HAZ-013")
 @pytest.mark.parametrize("sandbox_with_server_cert", ["expired"], indirect=True)
 def test_expired_server_certificate(sandbox_with_server_cert: Sandbox) -> None:
     with pytest.raises(TlsFailure) as raised:
@@ -77,6 +79,7 @@ def test_expired_server_certificate(sandbox_with_server_cert: Sandbox) -> None:
     assert "expired" in raised.value.details
 
 
+@pytest.mark.hazard("HAZ-013")
 @pytest.mark.parametrize("sandbox_with_server_cert", ["wrong-host"], indirect=True)
 def test_server_certificate_for_another_host(sandbox_with_server_cert: Sandbox) -> None:
     with pytest.raises(TlsFailure) as raised:
@@ -84,6 +87,7 @@ def test_server_certificate_for_another_host(sandbox_with_server_cert: Sandbox) 
     assert "mismatch" in raised.value.details.lower() or "match" in raised.value.details.lower()
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_no_client_certificate_is_refused_by_spine(sandbox_settings: Settings) -> None:
     settings = dataclasses.replace(
         sandbox_settings, tls=dataclasses.replace(sandbox_settings.tls, client_cert=None, client_key=None)
@@ -92,6 +96,7 @@ def test_no_client_certificate_is_refused_by_spine(sandbox_settings: Settings) -
         client_for(settings).get_consent(NHS)
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_client_certificate_from_another_ca_is_refused(sandbox_settings: Settings, tmp_path: Path) -> None:
     stranger = pki.client_certificate(pki.new_ca("Not Spine's CA"), "impostor")
     stranger.write(tmp_path / "c.pem", tmp_path / "c.key")
@@ -100,6 +105,7 @@ def test_client_certificate_from_another_ca_is_refused(sandbox_settings: Setting
         client_for(dataclasses.replace(sandbox_settings, tls=tls)).get_consent(NHS)
 
 
+@pytest.mark.hazard("HAZ-008", "HAZ-013")
 def test_no_code_path_turns_verification_off() -> None:
     risky = re.compile(
         r"verify\s*=\s*False|CERT_NONE|check_hostname\s*=\s*False|_create_unverified_context|"
