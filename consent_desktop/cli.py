@@ -12,6 +12,7 @@ import getpass
 import json
 import logging
 import sys
+import webbrowser
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
@@ -107,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_signed_in(args: argparse.Namespace, settings: Settings, output: _Output) -> int:
     command = _command(args, settings)  # parse every argument before asking for a PIN
-    workstation = assemble(settings)
+    workstation = assemble(settings, browser=_open_or_print)
     try:
         workstation.start()
         _sign_in(workstation, args)
@@ -158,7 +159,7 @@ def _change(
 
 
 def _sign_in(workstation: Workstation, args: argparse.Namespace) -> None:
-    pin = _read_pin(args.pin_stdin)
+    pin = _read_pin(args.pin_stdin) if workstation.parts.sign_in.needs_pin else None
     state = workstation.sign_in(pin)
     if state is SessionState.CHOOSING_ROLE:
         roles = workstation.session.offered_roles
@@ -169,6 +170,13 @@ def _sign_in(workstation: Workstation, args: argparse.Namespace) -> None:
         workstation.choose_role(chosen)
     elif state is SessionState.LOCKED:
         raise InvalidInput("card", "The smartcard was removed during sign-in.")
+
+
+def _open_or_print(url: str) -> bool:
+    """CIS2: the system browser, or the address to open by hand when there is none."""
+    if not webbrowser.open(url):
+        print(f"Open this address in a web browser to sign in:\n{url}", file=sys.stderr)
+    return True
 
 
 def _read_pin(from_stdin: bool) -> bytearray:
