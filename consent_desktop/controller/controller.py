@@ -10,7 +10,10 @@ the same user unlocks, and it is always in the audit.
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -22,6 +25,7 @@ from consent_desktop.controller.runner import Lane, OperationRunner
 from consent_desktop.controller.workstation import CardStatus, Workstation
 from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, ExpressedBy, SaveResult
 from consent_desktop.domain.errors import ConsentDesktopError
+from consent_desktop.domain.identity import RoleProfile
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.domain.patient import Patient, TraceOutcome, TraceQuery
 
@@ -43,6 +47,7 @@ class Controller(QObject):
     busy = Signal(str)
     idle = Signal()
     crashed = Signal(object)
+    file_written = Signal(object, str)  # Path, and what was being saved ("save the confirmation slip", ...)
 
     _session_event = Signal(object)  # from whichever thread changed the session
     _card_event = Signal(object)  # from the presence thread
@@ -57,6 +62,7 @@ class Controller(QObject):
         self.runner.idle.connect(self.idle)
         self.runner.crashed.connect(self.crashed)
         self._held_results: list[SaveResult] = []
+        self._card_label: str | None = None  # the software card in the training reader, from its events
         self._session_event.connect(self._on_session_event, Qt.ConnectionType.QueuedConnection)
         self._card_event.connect(self._on_card_event, Qt.ConnectionType.QueuedConnection)
         self._hear_session = self._session_event.emit  # kept, so the very same callable can be removed
@@ -98,6 +104,16 @@ class Controller(QObject):
         """The on-screen card reader of training mode, or None with real hardware."""
         presence = self.workstation.parts.presence
         return presence if isinstance(presence, TrainingPresence) else None
+
+    @property
+    def card_in_reader(self) -> str | None:
+        """The token label of the training-mode software card in the reader; None for a real reader."""
+        return self._card_label
+
+    @property
+    def offered_roles(self) -> tuple[RoleProfile, ...]:
+        """The roles the signed-in user may choose from, while choosing."""
+        return self.workstation.session.offered_roles
 
     def change_check(self) -> ChangeConsentCheck:
         return self.workstation.change_check()
@@ -197,6 +213,16 @@ class Controller(QObject):
             lane=Lane.DISK,
         )
 
+    def write_file(self, path: Path, content: bytes, action: str) -> None:
+        """Save a file the user asked for (a confirmation slip, their preferences) off the GUI thread."""
+        self._run(
+            lambda: _write_file(path, content),
+            lambda _: self.file_written.emit(path, action),
+            action,
+            lane=Lane.DISK,
+            label="Saving\N{HORIZONTAL ELLIPSIS}",
+        )
+
     def cancel(self) -> None:
         """The user gave up waiting: pending lookups are dropped (a change in flight is not)."""
         self.runner.cancel_all()
@@ -265,6 +291,7 @@ class Controller(QObject):
                     self.load_consent(result.nhs_number)
 
     def _on_card_event(self, event: CardEvent) -> None:
+        self._card_label = event.token_label if event.kind == "inserted" else None
         self.card_status.emit(_CARD_STATUS.get(event.kind, CardStatus.NO_READER))
 
     def _refresh_card(self) -> None:
@@ -276,3 +303,24 @@ class Controller(QObject):
 
 def _ignore(_: object) -> None:
     """Outcomes that show themselves through the session's own signal."""
+
+
+def _write_file(path: Path, content: bytes) -> None:
+    """Whole or not at all: a half-written file never replaces a good one."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # the per-user settings folder may not exist yet
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".saving-")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(content)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        # The path is left out of the details: a user may have named the file after the patient.
+        raise ConsentDesktopError(
+            f"The file could not be saved ({exc.strerror or 'the disk refused it'}). Choose another folder, or "
+            "ask your IT team.",
+            f"file write failed: {type(exc).__name__} errno {exc.errno}",
+        ) from exc
