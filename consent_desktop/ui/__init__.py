@@ -1,1 +1,5 @@
-"""PySide6 widgets. No network, no card I/O: everything goes through the controller."""
+"""The desktop window: PySide6 widgets that show what the controller reports and ask it to act.
+
+Nothing here touches the network, the card or a thread; every action goes through
+:class:`~consent_desktop.controller.controller.Controller`.
+"""

@@ -1,0 +1,274 @@
+"""The main window: one page per session state, wired to the controller's signals.
+
+Sign-in, role choice, the patient screen and the lock screen are pages of one stack. The session decides which
+is shown; a lock or sign-out empties every widget that could hold patient details before the lock screen shows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+
+from consent_desktop.audit import AuditEntry
+from consent_desktop.auth.session import EXPIRED, SessionChange, SessionState
+from consent_desktop.config import Settings, user_config_path
+from consent_desktop.controller.controller import Controller
+from consent_desktop.domain.consent import ConsentRecord, SaveOutcome, SaveResult
+from consent_desktop.domain.errors import ConsentDesktopError
+from consent_desktop.domain.patient import Patient, TraceOutcome
+from consent_desktop.ui.consent_panel import SAVE_SLIP
+from consent_desktop.ui.lock_page import LockPage
+from consent_desktop.ui.resources import icon, style_sheet
+from consent_desktop.ui.role_page import RolePage
+from consent_desktop.ui.settings_dialog import SettingsDialog, preferences_file
+from consent_desktop.ui.sign_in_page import SignInPage
+from consent_desktop.ui.status_bar import StatusBar
+from consent_desktop.ui.text import apply_text_scale, named
+from consent_desktop.ui.training_panel import TrainingBanner, TrainingKit
+from consent_desktop.ui.wording import CANNOT_CANCEL
+from consent_desktop.ui.work_page import WorkPage
+
+TITLE = "Consent Desktop"
+SAVE_PREFERENCES = "save your preferences"
+WAIT_BEFORE_CLOSING = "A change is being saved to Spine. Wait for the result before closing Consent Desktop."
+# Why the user is back at the sign-in screen, when they did not sign out themselves.
+_SIGNED_OUT_BECAUSE = {
+    "session expired": EXPIRED,
+    "a different smartcard was used to unlock": (
+        "A different smartcard was used to unlock, so the previous user has been signed out."
+    ),
+}
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        controller: Controller,
+        settings: Settings,
+        *,
+        training: TrainingKit | None = None,
+        preferences_path: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.controller = controller
+        self.settings = settings
+        self.training = training
+        self.preferences_path = preferences_path or user_config_path()
+        self.session: SessionChange | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self._held_failures: list[tuple[ConsentDesktopError, str]] = []
+        self._pending_scale: float | None = None
+        self.setWindowTitle(TITLE + (" \N{EM DASH} TRAINING" if training else ""))  # never a patient's name
+        self.setWindowIcon(icon("app"))
+        self.setStyleSheet(style_sheet())  # dialogs, as children of the window, share it
+        named(self, TITLE)
+
+        self.sign_in = SignInPage(controller, training)
+        self.role = RolePage(controller)
+        self.work = WorkPage(controller)
+        self.lock = LockPage(controller, training)
+        self.pages = QStackedWidget()
+        for page in (self.sign_in, self.role, self.work, self.lock):
+            self.pages.addWidget(page)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        if training is not None:
+            layout.addWidget(TrainingBanner())
+        layout.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+        self.status = StatusBar(training is not None)
+        self.setStatusBar(self.status)
+        self._build_menu()
+        cancel = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
+        cancel.activated.connect(self._escape)
+
+        controller.session_changed.connect(self._on_session)
+        controller.patient_shown.connect(self._on_patient)
+        controller.trace_finished.connect(self._on_trace)
+        controller.consent_loaded.connect(self._on_consent)
+        controller.save_finished.connect(self._on_saved)
+        controller.history_loaded.connect(self._on_history)
+        controller.failed.connect(self._on_failed)
+        controller.busy.connect(self._on_busy)
+        controller.idle.connect(self._on_idle)
+        controller.file_written.connect(self._on_file_written)
+        self.show_page(self.sign_in)
+        self.resize(1200, 780)
+
+    # --- for code that drives the window (tests, the walk-through, benchmarks) ---------------------------------
+
+    def show_page(self, page: QWidget) -> None:
+        self.pages.setCurrentWidget(page)
+
+    @property
+    def page(self) -> QWidget | None:
+        return self.pages.currentWidget()
+
+    def look_up(self, nhs_text: str) -> None:
+        """Find a patient by NHS number, exactly as typing it and pressing Enter would."""
+        self.work.search.look_up(nhs_text)
+
+    def open_settings(self) -> SettingsDialog:
+        if self.settings_dialog is None:
+            dialog = SettingsDialog(self.settings, self.preferences_path, self)
+            dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            dialog.text_scale_chosen.connect(self._save_text_scale)
+            dialog.finished.connect(self._forget_settings)
+            self.settings_dialog = dialog
+            dialog.open()
+        return self.settings_dialog
+
+    # --- the controller's signals ----------------------------------------------------------------------------
+
+    def _on_session(self, change: SessionChange) -> None:
+        self.session = change
+        state = change.state
+        if state in (SessionState.LOCKED, SessionState.SIGNED_OUT):
+            self.work.wipe(keep_patient=state is SessionState.LOCKED)  # patient details go first
+            self._close_settings()
+        if state is SessionState.SIGNED_OUT:
+            self._held_failures.clear()
+            self.status.show_user(None)
+            self.sign_in.reset(_SIGNED_OUT_BECAUSE.get(change.reason, ""))
+            self.show_page(self.sign_in)
+            self.sign_in.pin.field.setFocus()
+        elif state is SessionState.CHOOSING_ROLE:
+            self.status.show_user(change)
+            self.role.show_roles(change.user_name, self.controller.offered_roles)
+            self.show_page(self.role)
+        elif state is SessionState.ACTIVE:
+            self.status.show_user(change)
+            self.work.set_user(change)
+            self.role.clear()
+            self.show_page(self.work)
+            if change.previous is SessionState.LOCKED:
+                self.work.restore()
+            else:
+                self.work.wipe(keep_patient=False)
+                self.work.search.nhs.setFocus()
+            held, self._held_failures = self._held_failures, []
+            for error, action in held:
+                self.work.show_failure(error, action)
+        elif state is SessionState.LOCKED:
+            self.lock.show_lock(change)
+            self.show_page(self.lock)
+            self.lock.pin.field.setFocus()
+        self._sign_out_action.setEnabled(state is not SessionState.SIGNED_OUT)
+
+    def _on_patient(self, patient: Patient) -> None:
+        if self.page is self.work:
+            self.status.clear_problem()
+            self.work.show_patient(patient)
+
+    def _on_trace(self, outcome: TraceOutcome) -> None:
+        if self.page is self.work:
+            self.status.clear_problem()
+            self.work.search.show_trace(outcome)
+
+    def _on_consent(self, record: ConsentRecord) -> None:
+        if self.page is self.work:
+            self.status.clear_problem()
+            self.work.show_record(record)
+
+    def _on_saved(self, result: SaveResult) -> None:
+        if result.outcome is SaveOutcome.SAVED:
+            self.status.clear_problem()
+        self.work.show_result(result)
+
+    def _on_history(self, entries: list[AuditEntry]) -> None:
+        dialog = self.work.consent.history_dialog
+        if dialog is not None:
+            dialog.show_entries(entries)
+
+    def _on_failed(self, error: ConsentDesktopError, action: str) -> None:
+        self.status.show_problem(error)
+        if action == SAVE_PREFERENCES:
+            self._pending_scale = None
+            if self.settings_dialog is not None:
+                self.settings_dialog.message.show_error(error, action)
+                return
+        if action == "change consent" and self.page is not self.work:
+            self._held_failures.append((error, action))  # shown with the patient after unlocking
+            return
+        page = self.page
+        if isinstance(page, SignInPage | RolePage | LockPage | WorkPage):
+            page.show_failure(error, action)
+
+    def _on_busy(self, text: str) -> None:
+        self.status.show_busy(text)
+        if self.work.consent.saving:
+            self.work.search.set_busy(f"{text} {CANNOT_CANCEL}", cancellable=False)
+        else:
+            self.work.search.set_busy(text)
+
+    def _on_idle(self) -> None:
+        self.status.show_idle()
+        self.work.search.set_busy(None)
+
+    def _on_file_written(self, path: Path, action: str) -> None:
+        if action == SAVE_SLIP:
+            self.work.consent.show_slip_saved(path)
+        elif action == SAVE_PREFERENCES and self._pending_scale is not None:
+            scale = apply_text_scale(self._pending_scale)
+            self._pending_scale = None
+            self.settings = dataclasses.replace(
+                self.settings,
+                ui=dataclasses.replace(self.settings.ui, text_scale=scale),
+                sources={**self.settings.sources, "ui.text_scale": f"per-user file {path}"},
+            )
+            if self.settings_dialog is not None:
+                self.settings_dialog.message.show_message(f"Text size {round(scale * 100)}% saved.", "success")
+
+    # --- window behaviour --------------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.work.consent.saving:
+            event.ignore()  # the answer must be seen; the change cannot be called back
+            self.work.notice.show_message(WAIT_BEFORE_CLOSING, "warning")
+            return
+        self._close_settings()
+        event.accept()
+
+    def _escape(self) -> None:
+        if self.page is self.work:
+            self.work.cancel()
+
+    def _save_text_scale(self, scale: float) -> None:
+        self._pending_scale = scale
+        self.controller.write_file(self.preferences_path, preferences_file(self.settings, scale), SAVE_PREFERENCES)
+
+    def _close_settings(self) -> None:
+        if self.settings_dialog is not None:
+            self.settings_dialog.close()
+
+    def _forget_settings(self) -> None:
+        self.settings_dialog = None
+
+    def _build_menu(self) -> None:
+        menu = self.menuBar().addMenu("&User")
+        settings = QAction("&Settings\N{HORIZONTAL ELLIPSIS}", self)
+        settings.triggered.connect(self.open_settings)
+        self._sign_out_action = QAction("Sign &out", self)
+        self._sign_out_action.triggered.connect(self.controller.sign_out)
+        self._sign_out_action.setEnabled(False)
+        leave = QAction("E&xit", self)
+        leave.setShortcut(QKeySequence.StandardKey.Quit)
+        leave.triggered.connect(self.close)
+        for action in (settings, self._sign_out_action, leave):
+            menu.addAction(action)
+
+
+def build_main_window(
+    controller: Controller,
+    settings: Settings,
+    *,
+    training: TrainingKit | None = None,
+    preferences_path: Path | None = None,
+) -> MainWindow:
+    """The whole window for this controller and settings; text scaled as the settings say."""
+    apply_text_scale(settings.ui.text_scale)
+    return MainWindow(controller, settings, training=training, preferences_path=preferences_path)

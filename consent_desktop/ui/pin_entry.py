@@ -1,0 +1,47 @@
+"""The passcode box: masked, emptied the moment a passcode is taken from it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+
+from consent_desktop.ui.text import named
+
+PIN_MAX = 64  # far beyond any smartcard passcode; stops a paste of something else entirely
+
+
+class PinEntry(QWidget):
+    submitted = Signal(bytearray)  # the passcode as bytes; the receiver's code overwrites it once used
+
+    def __init__(self, button_text: str, button_name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.field = named(QLineEdit(), "Smartcard passcode", "Your smartcard passcode; it is not shown")
+        self.field.setEchoMode(QLineEdit.EchoMode.Password)
+        self.field.setMaxLength(PIN_MAX)
+        self.field.setInputMethodHints(Qt.InputMethodHint.ImhHiddenText | Qt.InputMethodHint.ImhSensitiveData)
+        self.field.returnPressed.connect(self._submit)
+        caption = QLabel("&Passcode")
+        caption.setBuddy(self.field)
+        self.button = named(QPushButton(button_text), button_name)
+        self.button.setDefault(True)
+        self.button.clicked.connect(self._submit)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(caption)
+        layout.addWidget(self.field, 1)
+        layout.addWidget(self.button)
+
+    def set_ready(self, ready: bool) -> None:
+        self.field.setEnabled(ready)
+        self.button.setEnabled(ready)
+
+    def clear(self) -> None:
+        self.field.clear()
+
+    def _submit(self) -> None:
+        if not self.button.isEnabled():
+            return
+        # Qt keeps its own copy of the text until the box is cleared; clearing at once is the best a widget can do.
+        pin = bytearray(self.field.text(), "utf-8")
+        self.field.clear()
+        self.submitted.emit(pin)
