@@ -66,12 +66,15 @@ class AuditLog:
                 log.flush()
 
     def entries(self, nhs_number: str | None = None) -> list[AuditEntry]:
-        """Entries in order, optionally for one patient (the history view)."""
+        """Entries in order, optionally for one patient (the history view). A damaged line is left out rather than
+        stopping the whole history; :meth:`verify` is what reports it."""
         names = set(AuditEntry.__dataclass_fields__)
         found = []
         for _, record in self._records():
-            if nhs_number is None or record.get("nhs_number") == nhs_number:
-                found.append(AuditEntry(**{k: str(v) for k, v in record.items() if k in names}))
+            readable = {"event", "user_id"} <= record.keys()
+            if not readable or (nhs_number is not None and record.get("nhs_number") != nhs_number):
+                continue
+            found.append(AuditEntry(**{k: str(v) for k, v in record.items() if k in names}))
         return found
 
     def verify(self) -> ChainProblem | None:
@@ -111,13 +114,16 @@ class AuditLog:
 
     def _records(self) -> Iterator[tuple[int, dict[str, object]]]:
         try:
-            handle = self.path.open(encoding="utf-8")
+            handle = self.path.open(encoding="utf-8", errors="replace")  # damaged bytes fail the hash, not the read
         except FileNotFoundError:
             return
         with handle:
             for number, line in enumerate(handle, 1):
                 if line.strip():
                     try:
-                        yield number, json.loads(line)
+                        record = json.loads(line)
                     except json.JSONDecodeError:
-                        yield number, {"hash": None, "prev": None, "event": "unreadable"}
+                        record = None
+                    if not isinstance(record, dict):
+                        record = {"hash": None, "prev": None, "event": "unreadable"}
+                    yield number, record
