@@ -16,7 +16,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
+
+from consent_desktop.domain.errors import AuditUnavailable
 
 GENESIS = "0" * 64
 
@@ -56,14 +58,18 @@ class AuditLog:
         self._file_lock = FileLock(str(path) + ".lock", timeout=10)
 
     def append(self, entry: AuditEntry) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._thread_lock, self._file_lock:
-            previous = self._last_hash()
-            record: dict[str, object] = {**asdict(entry), "prev": previous}
-            record["hash"] = _digest(previous, record)
-            with self.path.open("a", encoding="utf-8") as log:
-                log.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-                log.flush()
+        """Raises :class:`AuditUnavailable` when the log cannot be written."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._thread_lock, self._file_lock:
+                previous = self._last_hash()
+                record: dict[str, object] = {**asdict(entry), "prev": previous}
+                record["hash"] = _digest(previous, record)
+                with self.path.open("a", encoding="utf-8") as log:
+                    log.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+                    log.flush()
+        except (OSError, Timeout) as error:
+            raise AuditUnavailable(f"audit log {self.path}: {type(error).__name__}: {error}") from error
 
     def entries(self, nhs_number: str | None = None) -> list[AuditEntry]:
         """Entries in order, optionally for one patient (the history view). A damaged line is left out rather than

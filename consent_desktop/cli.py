@@ -28,6 +28,7 @@ from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, Express
 from consent_desktop.domain.errors import ConfigError, ConsentDesktopError, InvalidInput
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.domain.patient import Patient, TraceOutcome, TraceQuery
+from consent_desktop.domain.uk_time import uk_clock_time
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +222,7 @@ class _Output:
             [
                 f"NHS No. {record.nhs_number.formatted}: {record.plain_english}",
                 *record.notes,
-                f"(read from Spine at {read_at:%H:%M})",
+                f"(read from Spine at {uk_clock_time(record.read_at)})",
             ],
         )
         return EXIT_OK

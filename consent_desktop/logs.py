@@ -19,11 +19,19 @@ _NHS_NUMBER_SHAPE = re.compile(r"(?<!\d)\d{3}[ -]?\d{3}[ -]?\d{4}(?!\d)")
 
 
 class RedactPatientData(logging.Filter):
+    """Masks the message, and a traceback's text too (an exception's message can quote what it was given)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         masked = _NHS_NUMBER_SHAPE.sub("[NHS number]", message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = _NHS_NUMBER_SHAPE.sub("[NHS number]", record.exc_text)
+        if record.stack_info:
+            record.stack_info = _NHS_NUMBER_SHAPE.sub("[NHS number]", record.stack_info)
         return True
 
 

@@ -20,6 +20,8 @@ from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
 from consent_desktop.spine.transport import SpineTransport
 
+pytest_plugins = ["tests.hazards"]  # the hazard log <-> tests traceability check
+
 RECEPTIONIST_ROLE = RoleProfile(
     role_profile_id="555254240100",
     org_code="A12345",

@@ -7,6 +7,7 @@ consent, and writes the local audit. Nothing here touches Qt.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from consent_desktop.auth.sign_in import IdentityFlow
 from consent_desktop.config import Settings
 from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, ExpressedBy, SaveOutcome, SaveResult
 from consent_desktop.domain.errors import (
+    AuditUnavailable,
     CardError,
     ChangeBlocked,
     ConsentDesktopError,
@@ -33,6 +35,9 @@ from consent_desktop.spine.pds_client import PatientDirectory
 
 log = logging.getLogger(__name__)
 NOTE_MAX = 500
+AUDIT_NOT_WRITTEN = (
+    "This computer's audit log could not record the change. Tell your IT team; the result above is what Spine holds."
+)
 
 
 class CardStatus(Enum):
@@ -167,21 +172,25 @@ class Workstation:
         if blocked:
             raise ChangeBlocked(blocked, "consent change refused: patient deceased")
         result = self.parts.acs.set_consent(patient.nhs_number, choice)  # SessionNotActive: nothing was sent
-        self._write(
-            AuditEntry(
-                "consent-change",
-                identity.user_id,
-                identity.role.role_profile_id,
-                identity.role.org_code,
-                nhs_number=patient.nhs_number.digits,
-                old=shown.choice.value if shown else "",
-                new=choice.value,
-                expressed_by=expressed_by.value,
-                note=note,
-                outcome=result.outcome.value
-                + ("" if result.outcome is not SaveOutcome.NOT_SAVED else f": {result.reason}"),
-            )
+        entry = AuditEntry(
+            "consent-change",
+            identity.user_id,
+            identity.role.role_profile_id,
+            identity.role.org_code,
+            nhs_number=patient.nhs_number.digits,
+            old=shown.choice.value if shown else "",
+            new=choice.value,
+            expressed_by=expressed_by.value,
+            note=note,
+            outcome=result.outcome.value
+            + ("" if result.outcome is not SaveOutcome.NOT_SAVED else f": {result.reason}"),
         )
+        try:
+            self._write(entry)
+        except AuditUnavailable:
+            # Spine's answer is what the user must see; a local audit that could not be written is told too.
+            log.exception("could not write the audit entry for a consent change")
+            return dataclasses.replace(result, warning=AUDIT_NOT_WRITTEN)
         return result
 
     def history(self, nhs_number: NhsNumber) -> list[AuditEntry]:

@@ -141,6 +141,7 @@ class SaveResult:
     record: ConsentRecord | None  # the state re-read from Spine, when the re-read worked
     reason: str = ""  # plain English: why it was not saved, or why it could not be confirmed
     confirmed_by_reread: bool = False
+    warning: str = ""  # something else the user must know, e.g. the local audit could not be written
 
     def __post_init__(self) -> None:
         require_aware(self.at, "at")

@@ -139,6 +139,17 @@ class NotAuthorised(ConsentDesktopError):
         self.missing_activities = tuple(missing_activities)
 
 
+class AuditUnavailable(ConsentDesktopError):
+    """The workstation's audit log cannot be written (disk full, no permission, locked by another program)."""
+
+    def __init__(self, details: str) -> None:
+        super().__init__(
+            "This computer's audit log cannot be written, so the app cannot record what you do. Tell your IT team.",
+            details,
+            retryable=True,
+        )
+
+
 class ChangeBlocked(ConsentDesktopError):
     """A consent change is not allowed for this patient (for example, the patient has died)."""
 

@@ -33,7 +33,6 @@ def message_names() -> tuple[str, ...]:
     return tuple(_ROOTS)
 
 
-
 @cache
 def schema(message_name: str) -> etree.XMLSchema:
     """The compiled XSD for one message (compiled once, then shared)."""

@@ -169,3 +169,19 @@ def test_role_without_b0020_is_told_why(controller: Controller, qtbot: QtBot) ->
     with qtbot.waitSignal(controller.failed) as failed:
         controller.change_consent(patient, None, ConsentChoice.OPTED_OUT, ExpressedBy.IN_PERSON, "")
     assert isinstance(failed.args[0], NotAuthorised)
+
+
+@pytest.mark.hazard("HAZ-014")
+def test_an_audit_that_cannot_be_written_never_hides_the_outcome(
+    controller: Controller, qtbot: QtBot, tmp_path: Path
+) -> None:
+    sign_in(controller, qtbot)
+    patient = look_up(controller, qtbot)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    controller.workstation.parts.audit.path = blocked / "audit.jsonl"
+    with qtbot.waitSignal(controller.save_finished, timeout=5000) as saved:
+        controller.change_consent(patient, None, ConsentChoice.OPTED_OUT, ExpressedBy.IN_PERSON, "")
+    result: SaveResult = saved.args[0]
+    assert result.outcome is SaveOutcome.SAVED
+    assert "audit log could not record the change" in result.warning
