@@ -56,6 +56,7 @@ def signed_in_answer(sandbox: Sandbox, client: Cis2Client) -> tuple[object, dict
         "file:///tmp/cb",
     ],
 )
+@pytest.mark.hazard("HAZ-013")
 def test_authorize_never_redirects_off_this_computer(client: Cis2Client, web: httpx.Client, redirect_uri: str) -> None:
     request = client.authorization_request(redirect_uri)
     page = web.get(request.url)
@@ -126,6 +127,7 @@ def test_the_client_sees_the_users_roles_as_the_sandbox_holds_them(sandbox: Sand
     assert (user.user_id, user.user_name, user.roles) == (GP.user_id, GP.name, GP.roles)
 
 
+@pytest.mark.hazard("HAZ-012", "HAZ-013")
 def test_a_discovery_document_for_another_issuer_is_refused(sandbox: Sandbox, cis2_settings: Settings) -> None:
     # The same server under another name: its document names the issuer it was set up as (127.0.0.1).
     other_name = cis2_settings.cis2.issuer.replace("127.0.0.1", "localhost")
@@ -137,11 +139,13 @@ def test_a_discovery_document_for_another_issuer_is_refused(sandbox: Sandbox, ci
         assert right.metadata().end_session_endpoint is not None
 
 
+@pytest.mark.hazard("HAZ-008")
 def test_tokens_never_show_in_a_repr() -> None:
     tokens = Cis2Tokens("access-secret", "id-secret", "555000000001", 3600)
     assert "secret" not in repr(tokens) and "secret" not in str(tokens)
 
 
+@pytest.mark.hazard("HAZ-013")
 def test_the_provider_certificate_must_be_trusted(sandbox: Sandbox, cis2_settings: Settings) -> None:
     untrusting = Cis2Client(cis2_settings.cis2.issuer, cis2_service.CLIENT_ID, sandbox.data.pem("card-ca"))
     with untrusting, pytest.raises(SignInFailed) as refused:

@@ -71,6 +71,7 @@ def test_authorize_request_uses_pkce_s256_nonce_and_a_loopback_redirect(rig: Rig
     assert "code_verifier" not in url
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_several_roles_are_chosen_and_rbac_applies(sandbox, cis2_settings) -> None:  # type: ignore[no-untyped-def]
     gp = make_rig(sandbox, cis2_settings, card_user=GP, browser=PlayedBrowser(sandbox, GP))
     assert gp.flow.sign_in() is SessionState.CHOOSING_ROLE
@@ -87,6 +88,7 @@ def test_several_roles_are_chosen_and_rbac_applies(sandbox, cis2_settings) -> No
     admin.client.close()
 
 
+@pytest.mark.hazard("HAZ-005", "HAZ-013")
 def test_a_redirect_with_another_state_is_refused(sandbox, cis2_settings) -> None:  # type: ignore[no-untyped-def]
     browser = PlayedBrowser(sandbox, tamper=lambda location: location.replace("state=", "state=forged"))
     rig = make_rig(sandbox, cis2_settings, browser=browser)
@@ -108,6 +110,7 @@ def test_a_redirect_with_another_state_is_refused(sandbox, cis2_settings) -> Non
         ("expired-id-token", "had already expired", "expired"),
     ],
 )
+@pytest.mark.hazard("HAZ-005", "HAZ-013")
 def test_an_id_token_that_fails_verification_is_refused(rig: Rig, misbehaviour: str, said: str, detail: str) -> None:
     assert rig.sandbox.cis2 is not None
     rig.sandbox.cis2.misbehave(misbehaviour)
@@ -120,6 +123,7 @@ def test_an_id_token_that_fails_verification_is_refused(rig: Rig, misbehaviour: 
         read_consent(rig)
 
 
+@pytest.mark.hazard("HAZ-005")
 def test_a_card_of_another_user_refuses_the_sign_in(sandbox, cis2_settings) -> None:  # type: ignore[no-untyped-def]
     rig = make_rig(sandbox, cis2_settings, card_user=GP)  # the receptionist signs in with the GP's card in
     with pytest.raises(SignInFailed) as refused:
@@ -130,6 +134,7 @@ def test_a_card_of_another_user_refuses_the_sign_in(sandbox, cis2_settings) -> N
     rig.client.close()
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_with_the_lock_policy_a_card_must_be_in_the_reader(sandbox, cis2_settings) -> None:  # type: ignore[no-untyped-def]
     rig = make_rig(sandbox, cis2_settings, card_user=None)
     with pytest.raises(NoCard):
@@ -145,6 +150,7 @@ def test_without_the_lock_policy_no_card_is_needed(sandbox, cis2_settings) -> No
     rig.client.close()
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_card_removed_locks_and_the_same_card_and_pin_resume(rig: Rig) -> None:
     rig.flow.sign_in()
     rig.presence.fire("removed")
@@ -157,6 +163,7 @@ def test_card_removed_locks_and_the_same_card_and_pin_resume(rig: Rig) -> None:
     assert not rig.token.logged_in  # the PIN was proven, and the card is not left logged in
 
 
+@pytest.mark.hazard("HAZ-005", "HAZ-007")
 def test_another_users_card_at_unlock_signs_out(rig: Rig) -> None:
     rig.flow.sign_in()
     rig.presence.fire("removed")
@@ -168,6 +175,7 @@ def test_another_users_card_at_unlock_signs_out(rig: Rig) -> None:
     assert rig.sandbox.cis2 is not None and rig.sandbox.cis2.live_sign_ins(RECEPTIONIST.user_id) == 0
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_after_the_tokens_expire_unlocking_signs_out(rig: Rig) -> None:
     rig.flow.sign_in()
     rig.presence.fire("removed")
@@ -180,6 +188,7 @@ def test_after_the_tokens_expire_unlocking_signs_out(rig: Rig) -> None:
     assert rig.token.login_attempts == 0  # no PIN was spent on a session that had ended
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_an_active_session_signs_out_when_its_tokens_expire(rig: Rig) -> None:
     rig.flow.sign_in()
     rig.clock[0] += 3600
@@ -188,6 +197,7 @@ def test_an_active_session_signs_out_when_its_tokens_expire(rig: Rig) -> None:
     assert rig.session.state is SessionState.SIGNED_OUT
 
 
+@pytest.mark.hazard("HAZ-007")
 def test_sign_out_ends_the_provider_session(rig: Rig) -> None:
     rig.flow.sign_in()
     assert rig.sandbox.cis2 is not None and rig.sandbox.cis2.live_sign_ins(RECEPTIONIST.user_id) == 1

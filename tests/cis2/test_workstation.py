@@ -63,6 +63,7 @@ def test_the_software_card_of_another_user_refuses_the_sign_in(workstation: Work
     assert workstation.session.state is SessionState.SIGNED_OUT
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_an_unknown_provider_is_a_settings_error(card_sandbox: Sandbox, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"auth\.provider"):
         assemble(card_sandbox_settings(card_sandbox, tmp_path, provider="saml"))

@@ -59,6 +59,7 @@ def test_source_names_say_which_registry_key() -> None:
     assert MACHINE_SOURCE == r"machine settings from the installer (HKLM\Software\NHS\ConsentDesktop)"
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_every_layer_in_its_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home-config"))
     user_file = config.user_config_path()
@@ -107,6 +108,7 @@ def test_every_layer_in_its_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert rows["auth.ods_code"] == ("MSI01", MACHINE_SOURCE)
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_settings_set_by_policy_are_locked() -> None:
     settings = settings_from(
         {"SpineEndpoint": ("https://installer.example/sync", REG_SZ), "AuthOdsCode": ("MSI01", REG_SZ)},
@@ -120,6 +122,7 @@ def test_settings_set_by_policy_are_locked() -> None:
         locked_by_policy(settings, "spine.endpiont")
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_registry_values_are_converted_like_any_other_layer() -> None:
     settings = settings_from(
         {
@@ -151,6 +154,7 @@ def test_registry_values_are_converted_like_any_other_layer() -> None:
         ("UiTextScale", (2, REG_DWORD), "is a per-user preference"),
     ],
 )
+@pytest.mark.hazard("HAZ-012")
 def test_a_bad_installer_value_names_the_registry_value(key: str, value: tuple[object, int], problem: str) -> None:
     with pytest.raises(ConfigError) as caught:
         settings_from({key: value})

@@ -27,6 +27,7 @@ def run_frozen(app: FrozenApp, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_the_frozen_self_test_passes(frozen_app: FrozenApp) -> None:
     result = run_frozen(frozen_app, "--selftest")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -41,6 +42,7 @@ def test_the_frozen_self_test_passes(frozen_app: FrozenApp) -> None:
     assert (f"ok    resources  {packaged} loaded" if packaged else "ok    resources  none packaged") in lines
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_every_module_of_the_app_was_frozen(frozen_app: FrozenApp) -> None:
     result = run_frozen(frozen_app, "--selftest")
     imported = re.search(r"^ok    modules    (\d+) imported$", result.stdout, re.MULTILINE)

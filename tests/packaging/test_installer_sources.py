@@ -56,6 +56,7 @@ def policy_value_names(policy: etree._Element) -> list[str]:
     return names + [element.get("valueName", "") for element in policy.iterfind(f"{GP}elements/*")]
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_every_policy_writes_a_known_setting_under_the_policy_key(admx: etree._Element) -> None:
     policies = admx.findall(f"{GP}policies/{GP}policy")
     assert policies
@@ -70,6 +71,7 @@ def test_every_policy_writes_a_known_setting_under_the_policy_key(admx: etree._E
     assert set(written) == POLICY_SETTINGS  # every setting Group Policy may set has exactly one policy
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_policy_types_match_the_settings(admx: etree._Element) -> None:
     for policy in admx.findall(f"{GP}policies/{GP}policy"):
         [name] = policy_value_names(policy)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import struct
 import subprocess
@@ -48,6 +50,7 @@ def test_every_check_passes_from_source() -> None:
     assert lines[-1] == "self-test passed: 6 checks"
 
 
+@pytest.mark.hazard("HAZ-012")
 def test_a_missing_library_fails_the_self_test_and_is_named() -> None:
     script = (
         "import sys; from consent_desktop import selftest; "
