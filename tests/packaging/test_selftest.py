@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
-
 import os
 import struct
 import subprocess
 import sys
 import zlib
 from pathlib import Path
+
+import pytest
 
 from consent_desktop import selftest
 from consent_desktop.spine import schemas
