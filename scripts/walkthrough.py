@@ -149,6 +149,7 @@ def walk(out: Path) -> list[Path]:
             from consent_desktop.ui.history_dialog import HistoryDialog
 
             wait_until(window.sign_in.pin.field.isEnabled, "the card to be ready")
+            shot("sign-in")
             window.sign_in.pin.field.setText("000000")
             window.sign_in.pin.button.click()
             wait_until(lambda: "not correct" in window.sign_in.message.text, "the wrong passcode message")

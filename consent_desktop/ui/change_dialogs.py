@@ -94,7 +94,6 @@ class ChangeConsentDialog(_Wipeable):
 
         buttons = QDialogButtonBox()
         self.go = named(QPushButton("&Continue"), "Continue to the confirmation")
-        self.go.setDefault(True)
         cancel = named(QPushButton("Cancel"), "Cancel the change")
         buttons.addButton(self.go, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(cancel, QDialogButtonBox.ButtonRole.RejectRole)
@@ -115,6 +114,7 @@ class ChangeConsentDialog(_Wipeable):
         self.choices.buttonToggled.connect(lambda *_: self._update())
         self.how.buttonToggled.connect(lambda *_: self._update())
         self.note.textChanged.connect(self._update)
+        self.go.setDefault(True)  # only once in the dialog: Qt restores a default it registered with the dialog
         self._update()
 
     @property
@@ -175,7 +175,6 @@ class ConfirmChangeDialog(_Wipeable):
         warning = label(f"Saving sends the change to Spine at once. {CANNOT_CANCEL}", bold=True)
         buttons = QDialogButtonBox()
         self.save = named(QPushButton("&Save to Spine"), "Save the change to Spine")
-        self.save.setDefault(True)
         cancel = named(QPushButton("Cancel"), "Cancel; nothing is sent")
         buttons.addButton(self.save, QDialogButtonBox.ButtonRole.AcceptRole)
         buttons.addButton(cancel, QDialogButtonBox.ButtonRole.RejectRole)
@@ -188,3 +187,4 @@ class ConfirmChangeDialog(_Wipeable):
         layout.addWidget(consequence)
         layout.addWidget(warning)
         layout.addWidget(buttons)
+        self.save.setDefault(True)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QFileDialog,
     QFrame,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -94,10 +95,10 @@ class ConsentPanel(QGroupBox):
         reason_row = QHBoxLayout()
         reason_row.addWidget(self._reason_icon, 0, Qt.AlignmentFlag.AlignTop)
         reason_row.addWidget(self.change_reason, 1)
-        buttons = QHBoxLayout()
-        for button in (self.change, self.check_again, self.history, self.slip):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+        buttons = QGridLayout()  # two rows: still all in view with the text made large
+        for index, button in enumerate((self.change, self.check_again, self.history, self.slip)):
+            buttons.addWidget(button, index // 2, index % 2)
+        buttons.setColumnStretch(2, 1)
         self.outcome = MessagePanel("Result of the change")
         self.outcome.setObjectName("resultPanel")
         self.slip_saved = MessagePanel("Confirmation slip")

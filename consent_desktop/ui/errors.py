@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.ui.resources import pixmap
-from consent_desktop.ui.text import SELECTABLE, label, named
+from consent_desktop.ui.text import KEYBOARD_SELECTABLE, label, named
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class MessagePanel(QFrame):
         self.toggle.toggled.connect(self._show_details)
         self.details = label(selectable=True)
         self.details.setTextFormat(Qt.TextFormat.PlainText)
-        self.details.setTextInteractionFlags(SELECTABLE)
+        self.details.setTextInteractionFlags(KEYBOARD_SELECTABLE)
         named(self.details, "Details for IT")
         text = QVBoxLayout()
         text.addWidget(self.headline)
@@ -153,10 +153,10 @@ class MessageDialog(QDialog):
         buttons.rejected.connect(self.reject)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
         named(close, "Close")
-        close.setDefault(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.panel)
         layout.addWidget(buttons)
+        close.setDefault(True)  # once in the dialog, so that Qt keeps it the default
 
 
 def startup_error_dialog(error: ConsentDesktopError) -> MessageDialog:

@@ -48,8 +48,9 @@ class LockPage(QWidget):
         self.sign_out.clicked.connect(controller.sign_out)
         self.message = MessagePanel("Unlock message")
         actions = QHBoxLayout()
-        actions.addWidget(self.pin, 1)
+        actions.addWidget(self.pin)
         actions.addWidget(self.sign_out)
+        actions.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(heading)
         layout.addWidget(self.reason)
@@ -76,8 +77,10 @@ class LockPage(QWidget):
         self._update()
 
     def show_card(self, status: CardStatus) -> None:
+        previous = self.card.status
         self.card.show_status(status)
-        self._card_locked = False
+        if status is not CardStatus.READY or previous is not CardStatus.READY:
+            self._card_locked = False  # another card, or the same one back: it may be unlocked now
         self._update()
 
     def show_failure(self, error: ConsentDesktopError, action: str) -> None:

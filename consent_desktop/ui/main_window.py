@@ -228,7 +228,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.work.consent.saving:
             event.ignore()  # the answer must be seen; the change cannot be called back
-            self.work.notice.show_message(WAIT_BEFORE_CLOSING, "warning")
+            page = self.page
+            panel = page.message if isinstance(page, SignInPage | RolePage | LockPage) else self.work.notice
+            panel.show_message(WAIT_BEFORE_CLOSING, "warning")
             return
         self._close_settings()
         event.accept()

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushBut
 
 from consent_desktop.domain.patient import Patient
 from consent_desktop.ui.resources import pixmap
-from consent_desktop.ui.text import label, named
+from consent_desktop.ui.text import KEYBOARD_SELECTABLE, label, named
 from consent_desktop.ui.wording import now
 
 CHECK_IDENTITY = "Check the name, date of birth and address with the patient before changing anything."
@@ -37,26 +37,20 @@ class PatientBanner(QFrame):
         self.values: dict[str, QLabel] = {}
         self._captions: dict[str, QLabel] = {}
         grid = QGridLayout()
-        grid.setHorizontalSpacing(10)
-        # CUI: labels without colons; NHS No. on one line, never truncated, copyable.
-        positions = {
-            "Born": (0, 0),
-            "Gender": (0, 2),
-            "NHS No.": (0, 4),
-            "Died": (1, 0),
-            "Address": (2, 0),
-            "GP practice": (3, 0),
-        }
-        for caption_text, (row, column) in positions.items():
-            caption = label(caption_text)
+        grid.setHorizontalSpacing(12)
+        # CUI: labels without colons; the NHS No. on one line, never cut short, and copyable. One pair per row, so
+        # nothing is pushed out of sight however large the text is made.
+        for row, caption_text in enumerate(("Born", "Gender", "NHS No.", "Died", "Address", "GP practice")):
+            caption = QLabel(caption_text)
             value = label(selectable=True, bold=caption_text in ("NHS No.", "Born", "Died"))
-            value.setWordWrap(caption_text in ("Address",))
-            span = 5 if caption_text in ("Address", "GP practice", "Died") else 1
-            grid.addWidget(caption, row, column)
-            grid.addWidget(value, row, column + 1, 1, span)
+            if caption_text == "NHS No.":
+                value.setWordWrap(False)
+                value.setTextInteractionFlags(KEYBOARD_SELECTABLE)  # copyable from the keyboard too (CUI)
+            grid.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignTop)
+            grid.addWidget(value, row, 1)
             self._captions[caption_text] = caption
             self.values[caption_text] = value
-        grid.setColumnStretch(5, 1)
+        grid.setColumnStretch(1, 1)
         self.notices = QVBoxLayout()
         self._notice_labels: list[QWidget] = []
         self.check = label(CHECK_IDENTITY)

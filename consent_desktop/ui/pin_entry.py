@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QWidget
 
 from consent_desktop.ui.text import named
 
@@ -27,9 +27,11 @@ class PinEntry(QWidget):
         self.button.clicked.connect(self._submit)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.field.setMinimumWidth(self.field.fontMetrics().averageCharWidth() * 20)
         layout.addWidget(caption)
-        layout.addWidget(self.field, 1)
+        layout.addWidget(self.field)
         layout.addWidget(self.button)
+        self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)  # a passcode box, not a banner
 
     def set_ready(self, ready: bool) -> None:
         self.field.setEnabled(ready)

@@ -16,7 +16,7 @@ from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from consent_desktop.auth.session import SessionChange
 from consent_desktop.domain.consent import SaveResult
 from consent_desktop.domain.patient import Patient, cui_date
-from consent_desktop.ui.wording import CONSEQUENCES, when
+from consent_desktop.ui.wording import TO_THE_PATIENT, when
 
 TITLE = "Your Summary Care Record choice"
 DEFAULT_FILE_NAME = "SCR consent confirmation.pdf"
@@ -45,7 +45,7 @@ def slip_for(patient: Patient, result: SaveResult, user: SessionChange) -> Slip:
         nhs_number=patient.nhs_number.formatted,
         born=cui_date(patient.birth_date) if patient.birth_date else "Not known",
         choice=result.requested.plain_english,
-        consequence=CONSEQUENCES[result.requested],
+        consequence=TO_THE_PATIENT[result.requested],
         recorded_at=when(result.at),
         organisation=organisation,
         recorded_by=recorded_by,

@@ -9,7 +9,7 @@ from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.ui.text import named
 from consent_desktop.ui.wording import now
 
-READY = "Connection: ready"
+READY = "Ready"
 
 
 class StatusBar(QStatusBar):
@@ -19,12 +19,14 @@ class StatusBar(QStatusBar):
         self.setSizeGripEnabled(False)
         self.user = named(QLabel(), "Signed-in user")
         self.role = named(QLabel(), "Role")
+        self.role.setToolTip("Your role")
         self.organisation = named(QLabel(), "Organisation")
+        self.organisation.setToolTip("The organisation you are working for")
         self.connection = named(QLabel(READY), "Connection")
         self.problem = named(QLabel(), "Last problem")
         # A long message is cut off (the whole of it is in the tooltip) rather than widening the window.
         self.problem.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.training = named(QLabel("TRAINING MODE \N{EM DASH} no real patient data"), "Training mode")
+        self.training = named(QLabel("TRAINING MODE"), "Training mode", "No real patient data is involved")
         self.training.setVisible(training)
         self.training.setObjectName("trainingMarker")
         self.addWidget(self.problem, 1)
@@ -34,15 +36,15 @@ class StatusBar(QStatusBar):
 
     def show_user(self, change: SessionChange | None) -> None:
         role = change.role if change else None
-        self.user.setText(f"User: {change.user_name}" if change and change.user_name else "Not signed in")
-        self.role.setText(f"Role: {role.job_role_name}" if role else "")
-        self.organisation.setText(f"Organisation: {role.org_name} ({role.org_code})" if role else "")
+        self.user.setText(f"Signed in: {change.user_name}" if change and change.user_name else "Not signed in")
+        self.role.setText(role.job_role_name if role else "")
+        self.organisation.setText(f"{role.org_name} ({role.org_code})" if role else "")
         for widget in (self.user, self.role, self.organisation):
             widget.setAccessibleDescription(widget.text())
             widget.setVisible(bool(widget.text()))
 
     def show_busy(self, text: str) -> None:
-        self.connection.setText(f"Connection: busy \N{EM DASH} {text}")
+        self.connection.setText(f"Busy: {text}")
 
     def show_idle(self) -> None:
         self.connection.setText(READY)

@@ -16,7 +16,10 @@ W = TypeVar("W", bound=QWidget)
 _FACTOR = "textFactor"  # dynamic property: this widget's text size relative to the application font
 _BASE = "baseFontPointSize"  # dynamic property on the application: its font size before any scaling
 MIN_SCALE, MAX_SCALE = 0.75, 3.0
-SELECTABLE = Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+# Mouse selection lets a user copy what a label says; keyboard selection also makes it a Tab stop, so it is kept
+# for the few values worth reaching by keyboard (the NHS number, details for IT).
+SELECTABLE = Qt.TextInteractionFlag.TextSelectableByMouse
+KEYBOARD_SELECTABLE = SELECTABLE | Qt.TextInteractionFlag.TextSelectableByKeyboard
 
 
 def named(widget: W, name: str, description: str = "") -> W:

@@ -21,6 +21,15 @@ CONSEQUENCES = {
         "permission when they need to."
     ),
 }
+# The same consequences, said to the patient (on their confirmation slip).
+TO_THE_PATIENT = {
+    ConsentChoice.OPTED_OUT: (
+        "Health and care staff outside your GP practice will not be able to see your Summary Care Record."
+    ),
+    ConsentChoice.ASK_PERMISSION: (
+        "Health and care staff can see your Summary Care Record when they need to, after asking your permission."
+    ),
+}
 SHORT = {ConsentChoice.OPTED_OUT: "Opted out", ConsentChoice.ASK_PERMISSION: "No preference (ask to view)"}
 EXPRESSED = {
     ExpressedBy.IN_PERSON: "In person",

@@ -31,9 +31,9 @@ class WorkPage(QWidget):
         self.search = SearchPanel(controller)
         self.search.setMaximumWidth(520)
         self.search.cancel.clicked.connect(self.cancel)
+        self.banner = PatientBanner()  # created before the consent panel: the Tab key meets it first
         self.consent = ConsentPanel(controller)
-        self.banner = PatientBanner()
-        self.banner.identity_confirmed.connect(lambda: self.consent.set_confirmed(True))
+        self.banner.identity_confirmed.connect(self._identity_confirmed)
         self.consent.saving_changed.connect(self.search.set_saving)
         self.notice = MessagePanel("Notice")
         self.empty = label(NO_PATIENT, factor=1.2)
@@ -88,6 +88,9 @@ class WorkPage(QWidget):
             self.consent.history_dialog.show_failure(error, action)
         else:
             self.notice.show_error(error, action)
+
+    def _identity_confirmed(self) -> None:
+        self.consent.set_confirmed(True)
 
     def cancel(self) -> None:
         """Stop waiting for lookups and reads (a change already sent is not affected: it cannot be cancelled)."""

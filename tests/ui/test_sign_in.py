@@ -18,9 +18,9 @@ def test_good_passcode_opens_the_patient_screen_and_names_user_role_and_organisa
     desk.sign_in()
 
     status = desk.window.status
-    assert status.user.text() == f"User: {RECEPTIONIST.name}"
-    assert status.role.text() == "Role: Receptionist"
-    assert status.organisation.text() == "Organisation: Riverside Surgery (A81001)"
+    assert status.user.text() == f"Signed in: {RECEPTIONIST.name}"
+    assert status.role.text() == "Receptionist"
+    assert status.organisation.text() == "Riverside Surgery (A81001)"
     assert desk.window.work.search.nhs.hasFocus()
     assert desk.window.sign_in.pin.field.text() == ""
 
@@ -52,7 +52,7 @@ def test_several_roles_are_offered_and_the_chosen_one_is_worked_in(desk: Desk) -
     role_page.go.click()
 
     desk.wait(lambda: desk.window.page is desk.window.work)
-    assert desk.window.status.organisation.text() == "Organisation: Hillside Medical Centre (B82002)"
+    assert desk.window.status.organisation.text() == "Hillside Medical Centre (B82002)"
 
 
 def test_without_a_card_the_passcode_cannot_be_typed(desk: Desk) -> None:
@@ -88,7 +88,7 @@ def test_a_card_the_service_cannot_accept_is_refused_with_details_for_it(desk: D
 def test_the_user_without_b0020_signs_in_and_sees_it_in_the_status_bar(desk: Desk) -> None:
     desk.sign_in(ADMIN_NO_B0020.token_label)
 
-    assert desk.window.status.role.text() == "Role: Medical Secretary"
+    assert desk.window.status.role.text() == "Medical Secretary"
 
 
 def test_one_attempt_left_is_said_and_a_locked_card_is_not_offered_another(

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from consent_desktop import app as desktop_app
 from consent_desktop.config import SPECS, Settings
 from consent_desktop.config_registry import POLICY_SOURCE
+from consent_desktop.domain.consent import ExpressedBy
 from consent_desktop.sandbox.patients import README_EXAMPLE
 from consent_desktop.sandbox.users import GP
 from consent_desktop.ui.errors import CrashHandler
@@ -143,7 +144,7 @@ def test_escape_cancels_a_slow_lookup(signed_in: Desk) -> None:
     assert not search.cancel.isVisible()
     signed_in.qtbot.wait(2_000)  # the answer comes, and is not shown
     assert signed_in.window.work.banner.patient is None
-    assert signed_in.window.status.connection.text() == "Connection: ready"
+    assert signed_in.window.status.connection.text() == "Ready"
 
 
 @pytest.mark.hazard("HAZ-004", "HAZ-008")
@@ -209,7 +210,7 @@ def test_the_launcher_runs_training_mode_with_its_banner(
         root.handlers = handlers  # the launcher's log file is for this run only
     assert seen == [
         "Consent Desktop \N{EM DASH} TRAINING",
-        "TRAINING MODE \N{EM DASH} no real patient data",
+        "TRAINING MODE",
         "The passcode of every training card is 123456.",
     ]
     assert (tmp_path / "xdg_data_home" / "consent-desktop" / "training" / "client.toml").is_file()
@@ -220,3 +221,43 @@ def test_the_launcher_refuses_training_and_a_settings_file_together() -> None:
     with pytest.raises(SystemExit) as refused:
         desktop_app.main(["--sandbox", "--config", "x.toml"])
     assert refused.value.code == 2
+
+
+@pytest.mark.hazard("HAZ-015")
+def test_the_keyboard_alone_finds_a_patient_confirms_and_changes_consent(signed_in: Desk) -> None:
+    window, bot = signed_in.window, signed_in.qtbot
+    window.activateWindow()
+    bot.waitUntil(lambda: QApplication.activeWindow() is window)
+    window.work.search.nhs.setFocus()
+    bot.keyClicks(window.work.search.nhs, README_EXAMPLE)
+    bot.keyClick(window.work.search.nhs, Qt.Key.Key_Return)
+    consent = window.work.consent
+    signed_in.wait(lambda: consent.record is not None)
+
+    def tab_to(target: QWidget) -> None:
+        for _ in range(40):
+            if QApplication.focusWidget() is target:
+                return
+            bot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_Tab)
+        raise AssertionError(f"Tab never reached {target.accessibleName()!r}")
+
+    tab_to(window.work.banner.confirm)
+    bot.keyClick(window.work.banner.confirm, Qt.Key.Key_Space)
+    tab_to(consent.change)
+    bot.keyClick(consent.change, Qt.Key.Key_Space)
+    signed_in.wait(lambda: QApplication.activeModalWidget() is not None)
+    first = QApplication.activeModalWidget()
+    assert first is consent.dialogs[-1]
+    bot.waitUntil(lambda: QApplication.activeWindow() is first)
+    bot.keyClick(first, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)  # Alt+N: the note
+    assert QApplication.focusWidget() is first.note  # type: ignore[attr-defined]
+    bot.keyClicks(first.note, "Said at the desk")  # type: ignore[attr-defined]
+    tab_to(first._how_buttons[ExpressedBy.IN_PERSON])  # type: ignore[attr-defined]
+    bot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+    bot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)  # Enter: Continue
+    signed_in.wait(lambda: QApplication.activeModalWidget() not in (None, first))
+    bot.keyClick(QApplication.activeModalWidget(), Qt.Key.Key_Return)  # Enter: Save to Spine
+
+    signed_in.wait(lambda: consent.result is not None)
+    assert consent.outcome.headline.text().startswith("Saved on Spine")
+    assert signed_in.store.assertions(README_EXAMPLE) == {"Store": "No", "View": "No"}
