@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from consent_desktop.auth.session import SessionState
@@ -152,6 +154,8 @@ def make_desk(qtbot: QtBot, ui_sandbox: Sandbox, tmp_path: Path) -> Iterator[Cal
         desk.controller.shutdown()  # signs out and releases the card token for the next test
         desk.window.hide()
         desk.window.deleteLater()
+    # Gone now, not at some later turn of the event loop: the next test reads every window there is.
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
 @pytest.fixture
