@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 from PySide6.QtCore import Qt
@@ -9,7 +10,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QScrollArea, QVBoxLayout, QWi
 
 from consent_desktop.auth.session import SessionChange
 from consent_desktop.controller.controller import Controller
-from consent_desktop.domain.consent import ConsentRecord, SaveResult
+from consent_desktop.domain.consent import ConsentRecord, SaveOutcome, SaveResult
 from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.domain.patient import Patient
 from consent_desktop.ui.consent_panel import ConsentPanel
@@ -20,6 +21,11 @@ from consent_desktop.ui.text import label, named
 from consent_desktop.ui.wording import SHORT
 
 NO_PATIENT = "Find a patient by NHS number, or search PDS by their details."
+NOT_WHILE_SAVING = (
+    "A search result was not shown because a change is still being saved to Spine. Search again once the change "
+    "has its answer."
+)
+log = logging.getLogger(__name__)
 
 
 class WorkPage(QWidget):
@@ -57,6 +63,10 @@ class WorkPage(QWidget):
     # --- what the controller reports ------------------------------------------------------------------------
 
     def show_patient(self, patient: Patient) -> None:
+        if self.consent.saving and self.consent.pending != patient.nhs_number:
+            # A search sent before Save: its patient must not push the change out of sight.
+            self.notice.show_message(NOT_WHILE_SAVING, "warning")
+            return
         self.patient = patient
         self.notice.clear()
         self.empty.hide()
@@ -70,13 +80,16 @@ class WorkPage(QWidget):
         if self.consent.patient is not None and self.consent.patient.nhs_number == result.nhs_number:
             self.consent.show_result(result)
             return
-        # The patient on screen changed while the answer was on its way: say whose change it was.
-        if self.consent.pending == result.nhs_number:
-            self.consent.forget_pending()
+        if self.consent.pending != result.nhs_number:
+            # Not a change made in this session (it ended before the answer came): the audit has it; whoever is
+            # signed in now is not told about another user's patient.
+            log.info("a consent change result from an earlier session was not shown")
+            return
+        self.consent.forget_pending()
         self.notice.show_message(
             f"Change to {SHORT[result.requested].lower()} for NHS No. {result.nhs_number.formatted}: "
             f"{result.headline}.",
-            "success" if result.outcome.value == "saved" else "warning",
+            "success" if result.outcome is SaveOutcome.SAVED else "warning",
         )
 
     def show_failure(self, error: ConsentDesktopError, action: str) -> None:

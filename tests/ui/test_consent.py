@@ -309,3 +309,19 @@ def test_a_slip_that_cannot_be_written_says_so(signed_in: Desk, tmp_path: Path) 
     assert consent.slip_saved.headline.text() == "The confirmation slip was not saved"
     assert "could not be saved" in consent.slip_saved.message.text()
     assert str(blocked) not in consent.slip_saved.details.text()
+
+
+@pytest.mark.hazard("HAZ-001", "HAZ-004")
+def test_a_search_answer_arriving_while_saving_does_not_replace_the_patient(signed_in: Desk) -> None:
+    open_patient(signed_in)
+    signed_in.store.set_fault("latency", "1.0", scope="pds", times=1)
+    signed_in.store.set_fault("latency", "2.0", scope="set", times=1)
+    signed_in.window.work.search.look_up(DECEASED_EXAMPLE)  # slow: still on its way when Save is pressed
+    confirm_step(signed_in).save.click()
+
+    work = signed_in.window.work
+    signed_in.wait(lambda: "not shown because a change is still being saved" in work.notice.text)
+    assert work.banner.name.text() == "AMBERLOCK, Winifred (Mrs)"
+    signed_in.wait(lambda: work.consent.outcome.headline.text().startswith("Saved on Spine"))
+    assert work.banner.name.text() == "AMBERLOCK, Winifred (Mrs)"
+    assert signed_in.store.assertions(README_EXAMPLE) == OPTED_OUT_ON_SPINE

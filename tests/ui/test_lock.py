@@ -181,3 +181,22 @@ def test_the_window_stays_open_until_a_change_in_flight_has_its_answer(signed_in
     signed_in.wait(lambda: consent.outcome.headline.text().startswith("Saved on Spine"))
     signed_in.window.close()
     assert not signed_in.window.isVisible()
+
+
+@pytest.mark.hazard("HAZ-007", "HAZ-008")
+def test_the_next_user_is_not_shown_a_change_the_previous_user_signed_out_before_it_finished(signed_in: Desk) -> None:
+    open_patient(signed_in)
+    signed_in.store.set_fault("latency", "1.0", scope="set", times=1)
+    sent_before = requests_seen(signed_in.sandbox)
+    confirm_step(signed_in).save.click()
+    signed_in.wait(lambda: requests_seen(signed_in.sandbox) > sent_before)
+
+    signed_in.controller.sign_out()
+    signed_in.wait(lambda: signed_in.window.page is signed_in.window.sign_in)
+    signed_in.qtbot.wait(1_500)  # the answer arrives after the sign-out
+    signed_in.sign_in()
+    signed_in.qtbot.wait(300)
+
+    assert signed_in.store.assertions(README_EXAMPLE) == OPTED_OUT_ON_SPINE  # it was made, and is in the audit...
+    assert not leaked(every_text())  # ...but the next user is not shown another user's patient
+    assert not signed_in.window.work.notice.isVisible()
