@@ -172,6 +172,12 @@ class Desk:
         self.qtbot.waitUntil(lambda: len(outcomes) > mark, timeout=timeout_ms)
         return outcomes[mark]
 
+    def forget(self) -> None:
+        """Drop the outcomes kept so far (nothing may be in flight), so a long run holds no more than one."""
+        for outcomes in self.outcomes.values():
+            outcomes.clear()
+        self._started.clear()
+
     def consent_changes(self) -> list[AuditEntry]:
         return [entry for entry in self.audit.entries() if entry.event == "consent-change"]
 

@@ -47,7 +47,7 @@ class Figures:
             lines.append("soak: " + ", ".join(f"{name} {_number(value)}" for name, value in self.soak.items()))
         for name, values in self.samples.items():
             if len(values) >= 2:
-                cut = statistics.quantiles(values, n=20)
+                cut = statistics.quantiles(values, n=20, method="inclusive")
                 lines.append(
                     f"  {name}: n={len(values)} median {statistics.median(values):.1f} ms, p95 {cut[18]:.1f} ms, "
                     f"max {max(values):.1f} ms"
@@ -64,7 +64,7 @@ class Figures:
 
 
 def _number(value: float) -> str:
-    return f"{value:g}" if isinstance(value, int) or float(value).is_integer() else f"{value:.3f}"
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 FIGURES = Figures()

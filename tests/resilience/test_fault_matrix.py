@@ -116,8 +116,18 @@ EXPECTED: dict[str, dict[str, str]] = {
         "TLS handshake refused": NOT_SAVED,
     },
 }
+# What each case proves (docs/safety/hazard-log.md): the patient and the consent shown are the truth, a change's
+# outcome is never overstated or understated, Spine being unavailable is said plainly, and an answer that is not
+# Spine's own is never believed.
+HAZARDS = {LOOK_UP: ("HAZ-001", "HAZ-009"), READ: ("HAZ-002", "HAZ-009"), CHANGE: ("HAZ-003", "HAZ-004", "HAZ-009")}
+NOT_SPINES_OWN = {"HTML error page", "malformed XML", "answer to another message", "answer about another patient"}
 CASES = [
-    pytest.param(operation, fault, id=f"{operation}-{fault}")
+    pytest.param(
+        operation,
+        fault,
+        id=f"{operation}-{fault}",
+        marks=pytest.mark.hazard(*HAZARDS[operation], *(("HAZ-013",) if fault in NOT_SPINES_OWN else ())),
+    )
     for operation in (LOOK_UP, READ, CHANGE)
     for fault in FAULTS
     if operation != CHANGE or fault in EXPECTED[CHANGE]
@@ -205,6 +215,7 @@ def test_what_the_user_is_told_agrees_with_the_store(
 # --- unknown outcomes, and what settles them ---------------------------------------------------------------------
 
 
+@pytest.mark.hazard("HAZ-004", "HAZ-009")
 def test_dropped_after_commit_with_spine_unreadable_is_could_not_confirm(desk: Desk, card_sandbox: Sandbox) -> None:
     store = card_sandbox.store
     assert store is not None
@@ -226,6 +237,7 @@ def test_dropped_after_commit_with_spine_unreadable_is_could_not_confirm(desk: D
     assert after.choice is other_choice(before.choice)  # it was saved: "could not confirm" was the honest answer
 
 
+@pytest.mark.hazard("HAZ-001", "HAZ-002", "HAZ-003")
 def test_acknowledged_change_whose_check_read_is_about_another_patient(desk: Desk, card_sandbox: Sandbox) -> None:
     store = card_sandbox.store
     assert store is not None
@@ -263,6 +275,7 @@ CARD_CASES = {
 }
 
 
+@pytest.mark.hazard("HAZ-004", "HAZ-007")
 @pytest.mark.parametrize("label", list(CARD_CASES))
 def test_card_pulled_during_a_save(label: str, desk: Desk, card_sandbox: Sandbox) -> None:
     """The lock wins: nothing about the patient is shown while locked, and the change's outcome is held, then
@@ -293,6 +306,7 @@ def test_card_pulled_during_a_save(label: str, desk: Desk, card_sandbox: Sandbox
     assert agrees and told.kind == kind, told.text
 
 
+@pytest.mark.hazard("HAZ-003", "HAZ-007")
 def test_card_pulled_just_before_the_save(desk: Desk, card_sandbox: Sandbox) -> None:
     store = card_sandbox.store
     assert store is not None
@@ -333,6 +347,7 @@ RESTARTS = {
 }
 
 
+@pytest.mark.hazard("HAZ-003", "HAZ-004", "HAZ-009")
 @pytest.mark.parametrize("label", list(RESTARTS))
 def test_spine_restarted_mid_request(label: str, spawned: SandboxProcess, spawned_desk: Desk) -> None:
     """The sandbox is killed while it holds the request and started again on the same ports. Whether a change can

@@ -34,6 +34,7 @@ from tests.conftest import ActiveGate
 from tests.resilience.desk import plain
 from tests.resilience.hostile_server import FileCanary, HostileSpine, Reply, forwarder, web_canary
 
+pytestmark = pytest.mark.hazard("HAZ-013", "HAZ-008")  # a hostile answer believed; a file read, a call elsewhere
 NUMBER = NhsNumber(patients.README_EXAMPLE)
 SOMEONE_ELSE = patients.PATIENTS[1].nhs_number
 MEMORY_BOUND = 8 * MAX_BYTES  # whatever the body's size: 50 MB must never be held, let alone expanded
@@ -181,8 +182,16 @@ def measured(action: Callable[[], object]) -> tuple[object, float, int]:
 
 @pytest.mark.parametrize(
     ("client", "case"),
-    [(client, case) for client in ("ACS read", "PDS retrieval") for case in HOSTILE]
-    + [("ACS change", case) for case in CHANGE_CASES],
+    [
+        pytest.param(
+            client,
+            case,
+            marks=[pytest.mark.hazard("HAZ-001", "HAZ-002")] if case == "answer about another patient" else [],
+        )
+        for client in ("ACS read", "PDS retrieval")
+        for case in HOSTILE
+    ]
+    + [pytest.param("ACS change", case, marks=pytest.mark.hazard("HAZ-003")) for case in CHANGE_CASES],
 )
 def test_hostile_answer_is_refused_quickly_and_safely(
     client: str,

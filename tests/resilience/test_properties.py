@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -69,6 +70,7 @@ identities = st.builds(
 moments = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC))
 
 
+@pytest.mark.hazard("HAZ-001", "HAZ-015")  # the patient asked about, and the choice made, are what is sent
 @settings(max_examples=150, deadline=None)
 @given(nhs_numbers(), st.sampled_from(ConsentChoice), identities, twelve_digits, twelve_digits, moments)
 def test_any_change_builds_a_message_spine_accepts(
@@ -84,6 +86,7 @@ def test_any_change_builds_a_message_spine_accepts(
     assert {p.text for p in descendants_named(incoming.message, "permission")} == {choice.wire_value.value}
 
 
+@pytest.mark.hazard("HAZ-001")
 @settings(max_examples=150, deadline=None)
 @given(nhs_numbers(), identities, twelve_digits, twelve_digits, moments)
 def test_any_read_builds_a_message_spine_accepts(
@@ -278,6 +281,7 @@ content_types = st.sampled_from(["text/xml; charset=UTF-8", "text/xml", "applica
 SLOW_OK = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.hazard("HAZ-001", "HAZ-002", "HAZ-013")
 @SLOW_OK
 @given(mutated_answers(), statuses, content_types)
 def test_any_well_formed_answer_is_read_or_refused_with_a_typed_error(
@@ -320,6 +324,7 @@ def invented_answers(draw: st.DrawFn) -> bytes:
     return etree.tostring(envelope)
 
 
+@pytest.mark.hazard("HAZ-013")
 @SLOW_OK
 @given(st.sampled_from(real_answers()), invented_answers(), statuses)
 def test_any_invented_answer_is_read_or_refused_with_a_typed_error(answer: Answer, body: bytes, status: int) -> None:
@@ -329,6 +334,7 @@ def test_any_invented_answer_is_read_or_refused_with_a_typed_error(answer: Answe
 # --- bytes ----------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.hazard("HAZ-013")
 @settings(max_examples=200, deadline=None)
 @given(st.sampled_from(real_answers()), st.binary(max_size=4096), statuses)
 def test_random_bytes_are_refused_with_a_typed_error(answer: Answer, body: bytes, status: int) -> None:
@@ -356,6 +362,7 @@ def damaged(draw: st.DrawFn) -> tuple[Answer, bytes]:
     return answer, bytes(data)
 
 
+@pytest.mark.hazard("HAZ-002", "HAZ-013")
 @SLOW_OK
 @given(damaged(), statuses)
 def test_damaged_answers_are_read_or_refused_with_a_typed_error(

@@ -24,6 +24,7 @@ from consent_desktop.spine.transport import SpineTransport
 from tests.conftest import ActiveGate
 from tests.fakes import FakeCardToken, card_for_user
 
+pytestmark = pytest.mark.hazard("HAZ-013", "HAZ-008")  # an impostor believed; patient data sent to one
 NUMBER = NhsNumber(patients.README_EXAMPLE)
 SERVER_CERTIFICATES = {
     # what the server presents: (certificate, words IT sees in the details)
