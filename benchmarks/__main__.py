@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
-from benchmarks import spine_bench
+from benchmarks import pds_bench, spine_bench
 from benchmarks.report import Report
 
-OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "docs" / "benchmarks"
+RESILIENCE_TESTS = ("tests/resilience/test_fault_matrix.py", "tests/resilience/test_soak.py")
+
+
+def resilience(report: Report) -> None:
+    """The fault matrix and the (short) soak, run by pytest in a child process, which saves their figures."""
+    with tempfile.TemporaryDirectory() as folder:
+        figures = Path(folder) / "resilience.json"
+        environment = {**os.environ, "RESILIENCE_FIGURES": str(figures), "QT_QPA_PLATFORM": "offscreen"}
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *RESILIENCE_TESTS]
+        subprocess.run(command, cwd=ROOT, env=environment, check=False)
+        report.add_resilience(json.loads(figures.read_text()) if figures.exists() else None)
 
 
 def main() -> int:
     report = Report()
-    for module in (spine_bench,):
+    for module in (spine_bench, pds_bench):
         print(f"{module.__name__}:")
         module.run(report)
+    print("resilience suite:")
+    resilience(report)
     path = report.write(OUTPUT)
     print(f"report written to {path}")
     return 0 if all(f.passed for f in report.figures) else 1

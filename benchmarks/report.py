@@ -7,6 +7,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class Figure:
     def ratio(self) -> float | None:
         return self.value / self.baseline if self.baseline else None
 
+    def shown(self, value: float) -> str:
+        """Times to the microsecond; counts and sizes as they are."""
+        return f"{value:.3f} {self.unit}" if self.unit == "ms" else f"{value:g} {self.unit}"
+
 
 @dataclass
 class Report:
@@ -33,7 +38,63 @@ class Report:
         self.figures.append(figure)
         ratio = f" ({figure.ratio:.2f}x baseline)" if figure.ratio is not None else ""
         verdict = "meets" if figure.passed else "MISSES"
-        print(f"  {figure.name}: {figure.value:.3f} {figure.unit}{ratio} - {verdict} target {figure.target}")
+        print(f"  {figure.name}: {figure.shown(figure.value)}{ratio} - {verdict} target {figure.target}")
+
+    def add_resilience(self, figures: dict[str, Any] | None) -> None:
+        """Figures the resilience suite saved (``tests/resilience/figures.py``): the fault matrix's and the soak's
+        counts, and the soak's latency under random faults."""
+        if not figures or not figures.get("matrix") or not figures.get("soak"):
+            self.add(Figure("Resilience suite figures", 0, None, "sets", "matrix and soak", False, "did not run"))
+            return
+        matrix, soak = figures["matrix"], figures["soak"]
+        wrong = sum(1 for case in matrix if not case["agrees"])
+        self.add(
+            Figure(
+                "Fault matrix: user told other than what Spine stored",
+                wrong,
+                None,
+                "cases",
+                "0",
+                wrong == 0,
+                f"{len(matrix)} cases: each injectable fault on a lookup, a consent read and a change through the "
+                "controller; the card pulled mid-save; Spine restarted mid-request",
+            )
+        )
+        self.add(
+            Figure(
+                "Soak: outcomes the store contradicts, and crashes",
+                soak["disagreements"] + soak["crashes"],
+                None,
+                "cases",
+                "0",
+                soak["disagreements"] + soak["crashes"] == 0,
+                f"{soak['lookups']} lookups and {soak['changes']} changes through the controller, "
+                f"{soak['faults injected']} random faults (seed {soak['seed']})",
+            )
+        )
+        left = soak["threads after"] - soak["threads before"] + soak["open files after"] - soak["open files before"]
+        self.add(Figure("Soak: threads and sockets left over", left, None, "left", "0", left == 0))
+        heap, budget = soak["heap growth, 2nd half vs 1st (KB)"], soak["heap budget (KB)"]
+        self.add(Figure("Soak: Python heap, second half over first", heap, None, "KB", f"< {budget} KB", heap < budget))
+        samples: dict[str, list[float]] = figures.get("samples", {})
+        for name, values in samples.items():
+            self.samples[f"Soak: {name}"] = values
+        faulted = samples.get("look up and read consent, random fault (ms)", [])
+        calm = samples.get("look up and read consent, no fault (ms)", [])
+        if len(faulted) >= 2 and len(calm) >= 2:
+            p95 = statistics.quantiles(faulted, n=20, method="inclusive")[18]
+            calm_p95 = statistics.quantiles(calm, n=20, method="inclusive")[18]
+            self.add(
+                Figure(
+                    "Soak: look up and read consent under a random fault (p95)",
+                    p95,
+                    calm_p95,
+                    "ms",
+                    "< 2000 ms",
+                    p95 < 2000,
+                    "baseline: the same without a fault; a fault past the 1 s read timeout costs that second",
+                )
+            )
 
     def write(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
@@ -48,10 +109,10 @@ class Report:
             "|---|---|---|---|---|---|",
         ]
         for f in self.figures:
-            baseline = f"{f.baseline:.3f} {f.unit}" if f.baseline is not None else "\N{EM DASH}"
+            baseline = f.shown(f.baseline) if f.baseline is not None else "\N{EM DASH}"
             ratio = f"{f.ratio:.2f}\N{MULTIPLICATION SIGN}" if f.ratio is not None else "\N{EM DASH}"
             lines.append(
-                f"| {f.name} | {f.value:.3f} {f.unit} | {baseline} | {ratio} | {f.target} | "
+                f"| {f.name} | {f.shown(f.value)} | {baseline} | {ratio} | {f.target} | "
                 f"{'meets' if f.passed else '**misses**'} |"
             )
         notes = [f"- **{f.name}**: {f.note}" for f in self.figures if f.note]
