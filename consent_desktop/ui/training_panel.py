@@ -79,7 +79,11 @@ class TrainingCardPanel(QGroupBox):
         grid.addWidget(self.insert, 2, 2)
         grid.addWidget(self.remove, 2, 3)
         grid.setColumnStretch(1, 1)
-        controller.card_status.connect(lambda _status: self.refresh())
+        # A bound method, not a lambda: Qt disconnects it when this panel is destroyed before the controller.
+        controller.card_status.connect(self._card_changed)
+        self.refresh()
+
+    def _card_changed(self, _status: object) -> None:
         self.refresh()
 
     def refresh(self) -> None:
