@@ -330,7 +330,7 @@ class ConsentPanel(QGroupBox):
     def _show_value(self, text: str) -> None:
         self.value.setText(text)
         self.value.setAccessibleName(f"Consent on Spine: {text}")
-        icon = "info" if self.record is not None else "unconfirmed" if text == NOT_KNOWN else "info"
+        icon = "unconfirmed" if text == NOT_KNOWN else "info"
         self._value_icon.setPixmap(pixmap(icon, 24, self.devicePixelRatioF()))
 
     def _set_pending(self, nhs_number: NhsNumber | None) -> None:

@@ -37,7 +37,6 @@ class HistoryDialog(QDialog):
         self.setWindowTitle("Consent change history")
         named(self, "Consent change history")
         self.resize(1100, 420)
-        self.nhs_number = patient.nhs_number
         self._user = user
         self.heading = label(f"{patient.display_name} \N{EM DASH} NHS No. {patient.nhs_number.formatted}", bold=True)
         explanation = label(LOCAL_ONLY)
