@@ -61,7 +61,8 @@ class Controller(QObject):
         self.runner.busy.connect(self.busy)
         self.runner.idle.connect(self.idle)
         self.runner.crashed.connect(self.crashed)
-        self._held_results: list[SaveResult] = []
+        self._held_results: list[SaveResult] = []  # outcomes that arrived while their user was locked out
+        self._sessions_ended = 0  # a change's outcome belongs to the session it was made in
         self._card_label: str | None = None  # the software card in the training reader, from its events
         self._session_event.connect(self._on_session_event, Qt.ConnectionType.QueuedConnection)
         self._card_event.connect(self._on_card_event, Qt.ConnectionType.QueuedConnection)
@@ -197,9 +198,10 @@ class Controller(QObject):
     def change_consent(
         self, patient: Patient, shown: ConsentRecord | None, choice: ConsentChoice, expressed_by: ExpressedBy, note: str
     ) -> None:
+        made_in = self._sessions_ended
         self._run(
             lambda: self.workstation.change_consent(patient, shown, choice, expressed_by, note),
-            self._saved,
+            lambda result: self._saved(result, made_in),
             "change consent",
             label="Saving to Spine\N{HORIZONTAL ELLIPSIS}",
             keep=True,
@@ -267,13 +269,19 @@ class Controller(QObject):
         if outcome.patient is not None:
             self.patient_shown.emit(outcome.patient)
 
-    def _saved(self, result: SaveResult) -> None:
-        if self.session_state is SessionState.ACTIVE:
+    def _saved(self, result: SaveResult, made_in: int) -> None:
+        """Shown in the session that made the change: now, or after its user unlocks. Never in a later session
+        (it is in the audit either way)."""
+        if made_in != self._sessions_ended:
+            log.info("a change's outcome arrived after its session had ended; it is in the audit")
+        elif self.session_state is SessionState.ACTIVE:
             self.save_finished.emit(result)
-        else:
-            self._held_results.append(result)  # shown to the same user after unlocking
+        elif self.session_state is SessionState.LOCKED:
+            self._held_results.append(result)
 
     def _on_session_event(self, change: SessionChange) -> None:
+        if change.state is SessionState.SIGNED_OUT:
+            self._sessions_ended += 1
         if change.state in (SessionState.LOCKED, SessionState.SIGNED_OUT):
             self.session_changed.emit(change)  # the screen hides patient details first...
             self.runner.cancel_all()  # ...then nothing pending may bring them back

@@ -185,3 +185,26 @@ def test_an_audit_that_cannot_be_written_never_hides_the_outcome(
     result: SaveResult = saved.args[0]
     assert result.outcome is SaveOutcome.SAVED
     assert "audit log could not record the change" in result.warning
+
+
+@pytest.mark.hazard("HAZ-008")
+def test_an_outcome_arriving_after_sign_out_never_reaches_the_next_user(
+    controller: Controller, qtbot: QtBot, card_sandbox: Sandbox
+) -> None:
+    sign_in(controller, qtbot)
+    patient = look_up(controller, qtbot)
+    assert card_sandbox.store is not None
+    card_sandbox.store.set_fault("latency", "0.8", scope="set", times=1)
+    results: list[SaveResult] = []
+    controller.save_finished.connect(results.append)
+    controller.change_consent(patient, None, ConsentChoice.OPTED_OUT, ExpressedBy.IN_PERSON, "")
+    qtbot.wait(150)
+    with qtbot.waitSignal(
+        controller.session_changed, timeout=5000, check_params_cb=lambda change: change.state is SessionState.SIGNED_OUT
+    ):
+        controller.sign_out()
+    sign_in(controller, qtbot)  # the next user (the same card here: a new session all the same)
+    qtbot.wait(1500)
+    assert results == []
+    assert card_sandbox.store.assertions(NHS) == {"Store": "No", "View": "No"}  # it was made, and audited
+    assert [e.event for e in controller.workstation.parts.audit.entries(NHS)].count("consent-change") == 1
