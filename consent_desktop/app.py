@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--config", type=Path, help="settings file (instead of the per-machine file)")
     mode.add_argument("--sandbox", action="store_true", help="training mode: no real patient data is involved")
     mode.add_argument("--selftest", action="store_true", help="check this installation and exit")
+    parser.add_argument(
+        "--provider", choices=("cis", "cis2"), help="with --sandbox: which sign-in to demonstrate (default: cis)"
+    )
     return parser
 
 
@@ -68,7 +71,10 @@ def application() -> QApplication:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.provider and not args.sandbox:
+        parser.error("--provider is for training mode (--sandbox); elsewhere the setting auth.provider decides")
     if args.selftest:
         from consent_desktop import selftest
 
@@ -82,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.sandbox:
                 from consent_desktop.training import TrainingRun  # the only route from the app to the sandbox
 
-                run = stack.enter_context(TrainingRun())
+                run = stack.enter_context(TrainingRun(provider=args.provider))
                 settings, training = run.settings, run.kit
             else:
                 settings, training = load_settings(default_sources(args.config)), None

@@ -51,7 +51,9 @@ def training_kit() -> TrainingKit:
     )
 
 
-def training_settings(sandbox: Sandbox, environ: Mapping[str, str] | None = None) -> Settings:
+def training_settings(
+    sandbox: Sandbox, environ: Mapping[str, str] | None = None, provider: str | None = None
+) -> Settings:
     """The sandbox's client configuration, the user's own preferences, and a training audit log.
 
     The registry layers are left out on purpose: a Group Policy Spine endpoint would point training at the real
@@ -61,7 +63,10 @@ def training_settings(sandbox: Sandbox, environ: Mapping[str, str] | None = None
         [
             TomlFileSource(user_config_path(), "per-user file", user_level=True),
             TomlFileSource(sandbox.data.client_config, "training sandbox"),
-            MappingSource("training mode", {"app.data_dir": str(sandbox.data.root / "audit")}),
+            MappingSource(
+                "training mode",
+                {"app.data_dir": str(sandbox.data.root / "audit"), **({"auth.provider": provider} if provider else {})},
+            ),
             EnvironmentSource(os.environ if environ is None else environ),
         ]
     )
@@ -70,15 +75,16 @@ def training_settings(sandbox: Sandbox, environ: Mapping[str, str] | None = None
 class TrainingRun:
     """``with TrainingRun() as run:`` a started sandbox, its settings and the card kit; stopped on leaving."""
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, *, provider: str | None = None) -> None:
         self.sandbox = Sandbox(folder or training_folder(), software_cards=True)
+        self._provider = provider
         self.kit = training_kit()
         self.settings = Settings()
 
     def __enter__(self) -> TrainingRun:
         self.sandbox.start()
         try:
-            self.settings = training_settings(self.sandbox)
+            self.settings = training_settings(self.sandbox, provider=self._provider)
         except BaseException:
             self.sandbox.stop()
             raise

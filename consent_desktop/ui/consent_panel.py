@@ -191,7 +191,7 @@ class ConsentPanel(QGroupBox):
             self.notes.clear()
             self.read_at.clear()
         self.outcome.show_message(
-            _result_detail(result),
+            " ".join(part for part in (_result_detail(result), result.warning) if part),
             _RESULT_KIND[result.outcome],
             headline=result.headline,
             icon=_RESULT_ICON[result.outcome],

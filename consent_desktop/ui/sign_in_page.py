@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from consent_desktop.controller.controller import Controller
 from consent_desktop.controller.workstation import CardStatus
@@ -21,16 +21,37 @@ class SignInPage(QWidget):
         self._controller = controller
         self._card_locked = False  # a locked card is never offered another attempt
         self._working = False
-        self.title = label("Sign in with your NHS smartcard", factor=1.6, bold=True)
+        browser = not controller.sign_in_needs_pin  # CIS2: the user signs in in the system browser
+        self.title = label(
+            "Sign in with NHS CIS2" if browser else "Sign in with your NHS smartcard", factor=1.6, bold=True
+        )
         self.title.setObjectName("pageTitle")
+        self.provider = label(f"Sign-in service: {controller.provider_name}")
         self.card = CardStatusLine()
         self.pin = PinEntry("&Sign in", "Sign in")
         self.pin.submitted.connect(self._sign_in)
+        self.pin.setVisible(not browser)
+        self.browser_sign_in = named(QPushButton("&Sign in in the browser\N{HORIZONTAL ELLIPSIS}"), "Sign in with CIS2")
+        self.browser_sign_in.setDefault(True)
+        self.browser_sign_in.clicked.connect(self._sign_in_in_browser)
+        self.cancel = named(QPushButton("&Cancel sign-in"), "Cancel sign-in")
+        self.cancel.clicked.connect(controller.cancel_sign_in)
+        browser_row = QHBoxLayout()
+        browser_row.addWidget(self.browser_sign_in)
+        browser_row.addWidget(self.cancel)
+        browser_row.addStretch(1)
+        self._browser = browser
         self.message = MessagePanel("Sign-in message")
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
+        layout.addWidget(self.provider)
         layout.addWidget(self.card)
         layout.addWidget(self.pin)
+        if browser:
+            layout.addLayout(browser_row)
+        else:
+            self.browser_sign_in.hide()
+            self.cancel.hide()
         layout.addWidget(self.message)
         self.training = TrainingCardPanel(controller, training) if training else None
         if self.training is not None:
@@ -71,5 +92,14 @@ class SignInPage(QWidget):
         self._update()
         self._controller.sign_in(pin)
 
+    def _sign_in_in_browser(self) -> None:
+        self._working = True
+        self.message.show_message("Sign in in the browser window that has opened, then come back here.", "info")
+        self._update()
+        self._controller.sign_in()
+
     def _update(self) -> None:
-        self.pin.set_ready(self.card.status is CardStatus.READY and not self._card_locked and not self._working)
+        ready = self.card.status is CardStatus.READY and not self._card_locked and not self._working
+        self.pin.set_ready(ready)
+        self.browser_sign_in.setEnabled(ready)
+        self.cancel.setEnabled(self._working)
