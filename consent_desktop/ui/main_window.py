@@ -22,7 +22,7 @@ from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.domain.patient import Patient, TraceOutcome
 from consent_desktop.ui.consent_panel import SAVE_SLIP
 from consent_desktop.ui.lock_page import LockPage
-from consent_desktop.ui.resources import icon, style_sheet
+from consent_desktop.ui.resources import icon, load_icons, style_sheet
 from consent_desktop.ui.role_page import RolePage
 from consent_desktop.ui.settings_dialog import SettingsDialog, preferences_file
 from consent_desktop.ui.sign_in_page import SignInPage
@@ -273,4 +273,5 @@ def build_main_window(
 ) -> MainWindow:
     """The whole window for this controller and settings; text scaled as the settings say."""
     apply_text_scale(settings.ui.text_scale)
+    load_icons()
     return MainWindow(controller, settings, training=training, preferences_path=preferences_path)

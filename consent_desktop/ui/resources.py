@@ -26,6 +26,14 @@ def _svg(name: str) -> bytes:
     return resource_bytes(f"icons/{name}.svg")
 
 
+def load_icons() -> None:
+    """Read every icon once, while the window is being built: afterwards showing one reads no file, so the GUI
+    thread never touches the disk while someone works."""
+    for entry in files("consent_desktop").joinpath("resources", "icons").iterdir():
+        if entry.name.endswith(".svg"):
+            _svg(entry.name.removesuffix(".svg"))
+
+
 def pixmap(name: str, size: int, device_pixel_ratio: float = 1.0) -> QPixmap:
     """The icon ``name`` drawn crisply at ``size`` logical pixels."""
     renderer = QSvgRenderer(QByteArray(_svg(name)))
