@@ -20,7 +20,10 @@ from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
 from consent_desktop.spine.transport import SpineTransport
 
-pytest_plugins = ["tests.hazards"]  # the hazard log <-> tests traceability check
+pytest_plugins = [
+    "tests.hazards",  # the hazard log <-> tests traceability check
+    "tests.log_scan",  # no PIN, ticket or patient data in any log the run wrote
+]
 
 RECEPTIONIST_ROLE = RoleProfile(
     role_profile_id="555254240100",

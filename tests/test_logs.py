@@ -9,6 +9,7 @@ from consent_desktop import logs
 
 
 @pytest.mark.hazard("HAZ-008")
+@pytest.mark.logs_patient_data_on_purpose
 def test_nhs_numbers_are_masked_in_messages_and_tracebacks(tmp_path: Path) -> None:
     path = logs.configure("INFO", tmp_path)
     logger = logging.getLogger("consent_desktop.test")

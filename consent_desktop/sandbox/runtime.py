@@ -81,7 +81,7 @@ class Sandbox:
         self.cis2.register(identity_router)
 
         def refuse_tls() -> bool:
-            return any(f.name == "tls-refuse" for f in store.take_faults("all"))
+            return store.take_fault("tls-refuse")
 
         spine_context = http.server_context(self.data.pem("server"), self.data.key("server"), self.data.pem("tls-ca"))
         identity_context = http.server_context(self.data.pem("server"), self.data.key("server"), None)

@@ -185,14 +185,18 @@ class Store:
         with self._lock:
             return [Fault(*row) for row in self._db.execute("SELECT name, value, scope, remaining FROM fault")]
 
-    def take_faults(self, scope: str) -> list[Fault]:
+    def take_fault(self, name: str) -> bool:
+        """Whether the fault ``name`` is on, counting it down (for faults that are not about one request)."""
+        return any(f.name == name for f in self.take_faults("all", only=name))
+
+    def take_faults(self, scope: str, *, only: str | None = None) -> list[Fault]:
         """Faults that apply to a request of ``scope``, counting down the ones armed a number of times."""
         taken: list[Fault] = []
         with self.transaction() as db:
             rows = db.execute("SELECT name, value, scope, remaining FROM fault").fetchall()
             for row in rows:
                 fault = Fault(*row)
-                if fault.scope not in ("all", scope):
+                if fault.scope not in ("all", scope) or (only is not None and fault.name != only):
                     continue
                 taken.append(fault)
                 if fault.remaining is not None:

@@ -130,6 +130,8 @@ def read_get_answer(answer: Hl7Answer, nhs_number: NhsNumber, read_at: datetime)
         permission = text_at(item, "permission")
         if text_at(item, "function", "context") != "Consent":
             continue  # e.g. Sealing: not part of SCR consent
+        if text_at(item, "resource", "Id") != nhs_number.digits:
+            raise UnexpectedResponse("Spine's answer was about a different patient.", "assertion resource Id mismatch")
         try:
             assertions.append(ConsentAssertion(ConsentFunction(function_code or ""), Permission(permission or "")))
         except ValueError:

@@ -26,6 +26,7 @@ def log_file(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.mark.hazard("HAZ-008")
 @pytest.mark.parametrize("shown", ["9434765919", "943 476 5919", "943-476-5919"])
+@pytest.mark.logs_patient_data_on_purpose
 def test_an_nhs_number_logged_by_mistake_is_masked(log_file: Path, shown: str) -> None:
     logger = logging.getLogger("consent_desktop.somewhere")
     logger.warning("lookup failed for %s", shown)

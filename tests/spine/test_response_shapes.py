@@ -230,3 +230,9 @@ def test_unexpected_message_type() -> None:
     body = wire.envelope("<QUPA_IN000009UK03/>")
     with pytest.raises(UnexpectedResponse, match="not the one expected"):
         read_get(body)
+
+
+@pytest.mark.hazard("HAZ-001", "HAZ-002")
+def test_get_with_an_assertion_about_another_patient_is_refused() -> None:
+    with pytest.raises(UnexpectedResponse, match="different patient"):
+        read_get(wire.get_response(wire.assertion("No", "View", nhs="9990000018")))
