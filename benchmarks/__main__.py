@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the GUI figures need no screen
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import pds_bench, spine_bench
+from benchmarks import gui_bench, pds_bench, spine_bench
 from benchmarks.report import Report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +31,7 @@ def resilience(report: Report) -> None:
 
 def main() -> int:
     report = Report()
-    for module in (spine_bench, pds_bench):
+    for module in (spine_bench, pds_bench, gui_bench):
         print(f"{module.__name__}:")
         module.run(report)
     print("resilience suite:")

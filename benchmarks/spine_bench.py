@@ -23,7 +23,7 @@ from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.spine import acs_messages
 from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
-from consent_desktop.spine.envelope import read_envelope
+from consent_desktop.spine.envelope import OutgoingMessage, read_envelope
 from consent_desktop.spine.transport import SpineTransport, tls_context
 
 ROUNDS = 300
@@ -57,7 +57,7 @@ def run(report: Report) -> None:
         endpoint = AcsEndpoint(spine.acs_endpoint, spine.acs_receiver_asid, spine.local_asid)
         client = AcsClient(transport, endpoint, _Gate())
 
-        def build_get() -> acs_messages.OutgoingMessage:
+        def build_get() -> OutgoingMessage:
             return acs_messages.build_get(
                 NHS,
                 IDENTITY,

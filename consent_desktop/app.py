@@ -14,17 +14,22 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QApplication
 
 from consent_desktop import logs
 from consent_desktop.config import Settings, default_sources, load_settings
-from consent_desktop.controller.assembly import assemble
-from consent_desktop.controller.controller import Controller
+from consent_desktop.controller.controller import Controller, WorkstationRecipe
+from consent_desktop.controller.presence_choice import choose_presence
+from consent_desktop.controller.settings_check import check_settings
 from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.ui.errors import CrashHandler, startup_error_dialog
 from consent_desktop.ui.main_window import MainWindow, build_main_window
 from consent_desktop.ui.training_panel import TrainingKit
+
+if TYPE_CHECKING:
+    from consent_desktop.controller.workstation import Workstation
 
 log = logging.getLogger(__name__)
 EXIT_CANNOT_START = 2
@@ -39,12 +44,31 @@ class RunningApp:
 def start_app(
     settings: Settings, *, training: TrainingKit | None = None, preferences_path: Path | None = None
 ) -> RunningApp:
-    """Assemble the workstation, its controller and the window, and start following the card. The caller shows
-    the window and calls ``controller.shutdown()`` at the end."""
-    controller = Controller(assemble(settings))
+    """The window and its controller; the workstation behind them is built on the card lane meanwhile, so the
+    window is on screen without waiting for the network, card and XML libraries to load. Settings are checked
+    here first, so a misconfigured workstation never opens. The caller shows the window, and calls
+    ``controller.shutdown()`` at the end; a failure to build arrives as ``controller.failed(error, "start")``."""
+    check_settings(settings)
+    recipe = WorkstationRecipe(settings, choose_presence(settings), lambda: _assemble(settings))
+    controller = Controller(recipe)
     window = build_main_window(controller, settings, training=training, preferences_path=preferences_path)
     controller.start()
     return RunningApp(controller, window)
+
+
+def _assemble(settings: Settings) -> Workstation:
+    from consent_desktop.controller.assembly import assemble  # on the card lane, not while the window opens
+
+    return assemble(settings)
+
+
+def _cannot_start(app: QApplication, error: ConsentDesktopError, action: str) -> None:
+    """The workstation could not be built (for example the smartcard middleware is missing): say so, then stop."""
+    if action != "start":
+        return
+    log.error("could not start: %s", error.details or type(error).__name__)
+    startup_error_dialog(error).exec()
+    app.exit(EXIT_CANNOT_START)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -96,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             running = start_app(settings, training=training)
             stack.callback(running.controller.shutdown)  # before the sandbox stops
             running.controller.crashed.connect(crashes.report)
+            running.controller.failed.connect(lambda error, action: _cannot_start(app, error, action))
             running.window.show()
             log.info("started%s", " in training mode" if training else "")
             return app.exec()

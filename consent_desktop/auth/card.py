@@ -10,6 +10,14 @@ from enum import Enum
 from typing import Protocol
 
 
+class CardStatus(Enum):
+    """The card as the sign-in and lock screens describe it."""
+
+    NO_READER = "No smartcard reader found"
+    NO_CARD = "Insert your smartcard"
+    READY = "Smartcard ready"
+
+
 class PinState(Enum):
     """What the token says about its user PIN before anyone types one (PKCS#11 token flags)."""
 

@@ -17,6 +17,7 @@ from consent_desktop.auth.card import CardIdentity, CardPresence, CardToken, Pin
 from consent_desktop.auth.cis import CisSignIn, CisTicket
 from consent_desktop.auth.cis2 import Cis2Client, Cis2Tokens
 from consent_desktop.auth.loopback import DEFAULT_TIMEOUT, LoopbackReceiver
+from consent_desktop.auth.providers import CIS2
 from consent_desktop.auth.session import Session, SessionState
 from consent_desktop.config import AuthSettings
 from consent_desktop.domain.errors import CardError, ConsentDesktopError, NoCard, PinLocked, SignInFailed
@@ -35,9 +36,9 @@ class Cis2SignInFlow:
     it is not). Whenever a card is in the reader, its certificate's user id must be the CIS2 user's.
     """
 
-    provider = "cis2"
-    provider_label = "NHS CIS2 Authentication"
-    needs_pin = False
+    provider = CIS2.key
+    provider_label = CIS2.label
+    needs_pin = CIS2.needs_pin
 
     def __init__(
         self,

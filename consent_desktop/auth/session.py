@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from consent_desktop.auth.card import CardEvent, CardIdentity, CardPresence
-from consent_desktop.auth.cis import CisSignIn, CisTicket
 from consent_desktop.config import AuthSettings
 from consent_desktop.domain.errors import (
     CardError,
@@ -27,6 +27,9 @@ from consent_desktop.domain.errors import (
     SignInFailed,
 )
 from consent_desktop.domain.identity import RoleProfile, SpineIdentity
+
+if TYPE_CHECKING:  # the CIS client's types only: the session itself never talks to a service
+    from consent_desktop.auth.cis import CisSignIn, CisTicket
 
 # National RBAC activity names, for messages; a code not listed here is shown by its code alone.
 ACTIVITY_NAMES = {"B0020": "Record SCR consent preference"}

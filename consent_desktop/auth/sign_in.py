@@ -13,6 +13,7 @@ from typing import Protocol
 
 from consent_desktop.auth.card import CardToken, PinState
 from consent_desktop.auth.cis import CisClient, CisTicket
+from consent_desktop.auth.providers import CIS
 from consent_desktop.auth.session import Session, SessionState
 from consent_desktop.domain.errors import (
     ConsentDesktopError,
@@ -48,9 +49,9 @@ class IdentityFlow(Protocol):
 
 
 class SignInFlow:
-    provider = "cis"
-    provider_label = "NHS smartcard (CIS)"
-    needs_pin = True
+    provider = CIS.key
+    provider_label = CIS.label
+    needs_pin = CIS.needs_pin
 
     def __init__(self, token: CardToken, cis: CisClient, session: Session) -> None:
         self._token = token

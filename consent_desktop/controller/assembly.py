@@ -10,15 +10,12 @@ import platformdirs
 from consent_desktop.audit import AuditLog
 from consent_desktop.auth.card import CardPresence, CardToken
 from consent_desktop.auth.cis import CisClient
-from consent_desktop.auth.cis2 import Cis2Client
-from consent_desktop.auth.cis2_sign_in import Browser, Cis2SignInFlow
-from consent_desktop.auth.loopback import DEFAULT_TIMEOUT
 from consent_desktop.auth.pkcs11_token import card_token_from_settings
-from consent_desktop.auth.presence import PcscPresence
+from consent_desktop.auth.providers import PROVIDERS
 from consent_desktop.auth.session import Session
 from consent_desktop.auth.sign_in import IdentityFlow, SignInFlow
-from consent_desktop.auth.training_presence import TrainingPresence
 from consent_desktop.config import APP_AUTHOR, APP_NAME, Settings
+from consent_desktop.controller.presence_choice import choose_presence
 from consent_desktop.controller.settings_check import check_settings
 from consent_desktop.controller.workstation import Parts, Workstation
 from consent_desktop.domain.errors import ConfigError
@@ -36,17 +33,7 @@ def audit_path(settings: Settings) -> Path:
     return data_dir(settings) / ("training-audit.jsonl" if settings.app.training_mode else "audit.jsonl")
 
 
-def choose_presence(settings: Settings) -> CardPresence:
-    """Training mode with software cards has its on-screen "reader"; everything else uses PC/SC."""
-    if settings.app.training_mode and settings.auth.softhsm2_conf is not None:
-        training = TrainingPresence()
-        if settings.auth.token_label:
-            training.insert(settings.auth.token_label)
-        return training
-    return PcscPresence(allow_virtual_readers=settings.app.training_mode and settings.auth.allow_virtual_readers)
-
-
-PROVIDERS = ("cis", "cis2")
+Browser = Callable[[str], bool]  # opens the CIS2 sign-in page: webbrowser.open, or a test playing the browser
 
 
 def choose_sign_in(
@@ -56,13 +43,26 @@ def choose_sign_in(
     presence: CardPresence,
     *,
     browser: Browser | None = None,
-    browser_timeout: float = DEFAULT_TIMEOUT,
+    browser_timeout: float | None = None,
 ) -> tuple[IdentityFlow, Callable[[], None]]:
     """The identity provider ``auth.provider`` names, and what closes its connections."""
     if settings.auth.provider == "cis2":
+        # Loaded only when chosen: the OpenID Connect libraries cost start-up time a CIS workstation never needs.
+        from consent_desktop.auth.cis2 import Cis2Client
+        from consent_desktop.auth.cis2_sign_in import Cis2SignInFlow
+        from consent_desktop.auth.loopback import DEFAULT_TIMEOUT
+
         client = Cis2Client.from_settings(settings)
         extra = {"browser": browser} if browser is not None else {}
-        flow = Cis2SignInFlow(client, token, session, presence, settings.auth, browser_timeout=browser_timeout, **extra)
+        flow = Cis2SignInFlow(
+            client,
+            token,
+            session,
+            presence,
+            settings.auth,
+            browser_timeout=DEFAULT_TIMEOUT if browser_timeout is None else browser_timeout,
+            **extra,
+        )
         return flow, client.close
     cis = CisClient.from_settings(settings)
     return SignInFlow(token, cis, session), cis.close
@@ -74,7 +74,7 @@ def assemble(
     presence: CardPresence | None = None,
     token: CardToken | None = None,
     browser: Browser | None = None,
-    browser_timeout: float = DEFAULT_TIMEOUT,
+    browser_timeout: float | None = None,
 ) -> Workstation:
     """``browser`` opens the CIS2 sign-in page (default: the system browser); tests play the browser with it."""
     if settings.auth.provider not in PROVIDERS:

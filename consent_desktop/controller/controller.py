@@ -13,21 +13,26 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from consent_desktop.auth.card import CardEvent
+from consent_desktop.auth.card import CardEvent, CardPresence, CardStatus
+from consent_desktop.auth.providers import CIS, PROVIDERS
 from consent_desktop.auth.session import ChangeConsentCheck, SessionChange, SessionState
 from consent_desktop.auth.training_presence import TrainingPresence
 from consent_desktop.controller.runner import Lane, OperationRunner
-from consent_desktop.controller.workstation import CardStatus, Workstation
 from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, ExpressedBy, SaveResult
 from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.domain.identity import RoleProfile
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.domain.patient import Patient, TraceOutcome, TraceQuery
+
+if TYPE_CHECKING:  # the workstation pulls in the network, card and XML libraries: loaded off the GUI thread
+    from consent_desktop.config import Settings
+    from consent_desktop.controller.workstation import Workstation
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -35,7 +40,17 @@ EXPIRY_CHECK_MS = 15_000
 _CARD_STATUS = {"inserted": CardStatus.READY, "removed": CardStatus.NO_CARD, "failed": CardStatus.NO_READER}
 
 
+@dataclass(frozen=True)
+class WorkstationRecipe:
+    """A workstation to build off the GUI thread once the window is up, and what the screen needs before then."""
+
+    settings: Settings
+    presence: CardPresence
+    build: Callable[[], Workstation]
+
+
 class Controller(QObject):
+    ready = Signal()  # the workstation behind the screen is built (a built one given at once needs no signal)
     card_status = Signal(object)  # CardStatus
     session_changed = Signal(object)  # SessionChange: the UI shows or hides everything from this
     patient_shown = Signal(object)  # Patient, from a lookup or a unique trace match
@@ -53,10 +68,23 @@ class Controller(QObject):
     _card_event = Signal(object)  # from the presence thread
 
     def __init__(
-        self, workstation: Workstation, parent: QObject | None = None, *, progress_delay_ms: int = 400
+        self,
+        workstation: Workstation | WorkstationRecipe,
+        parent: QObject | None = None,
+        *,
+        progress_delay_ms: int = 400,
     ) -> None:
+        """Given a workstation, ready at once (tests, the benchmarks). Given a recipe, :meth:`start` builds it on
+        the card lane, so the window is on screen before the libraries behind it have loaded."""
         super().__init__(parent)
-        self.workstation = workstation
+        self._recipe: WorkstationRecipe | None
+        self._workstation: Workstation | None
+        if isinstance(workstation, WorkstationRecipe):
+            self._recipe, self._workstation = workstation, None
+            self._settings, self._presence = workstation.settings, workstation.presence
+        else:
+            self._recipe, self._workstation = None, workstation
+            self._settings, self._presence = workstation.parts.settings, workstation.parts.presence
         self.runner = OperationRunner(self, progress_delay_ms=progress_delay_ms)
         self.runner.busy.connect(self.busy)
         self.runner.idle.connect(self.idle)
@@ -75,36 +103,63 @@ class Controller(QObject):
     # --- life cycle -------------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.workstation.session.add_listener(self._hear_session)
+        if self._workstation is not None:
+            self._begin(self._workstation)
+        elif self._recipe is not None:
+            self._run(self._recipe.build, self._built, "start", lane=Lane.CARD, keep=True)
+        self._expiry.start()
+
+    def _built(self, workstation: Workstation) -> None:
+        if self._closed:
+            workstation.close()
+            return
+        self._workstation = workstation
+        self._begin(workstation)
+        self.ready.emit()
+
+    def _begin(self, workstation: Workstation) -> None:
+        workstation.session.add_listener(self._hear_session)
         self._run(
-            lambda: self.workstation.start(self._card_event.emit),
+            lambda: workstation.start(self._card_event.emit),
             lambda _: self._refresh_card(),
             "start",
             lane=Lane.CARD,
         )
-        self._expiry.start()
 
     def shutdown(self) -> None:
         """Sign out and release the card and connections; blocks briefly, only when the app closes."""
         self._closed = True
         self._expiry.stop()
-        self.workstation.session.remove_listener(self._hear_session)
+        workstation = self._workstation
+        if workstation is not None:
+            workstation.session.remove_listener(self._hear_session)
         self.runner.shutdown()
+        if workstation is None:
+            return
         try:
-            self.workstation.sign_out()
+            workstation.sign_out()
         except ConsentDesktopError as error:
             log.warning("sign-out at exit incomplete: %s", error.details)
-        self.workstation.close()
+        workstation.close()
+
+    @property
+    def workstation(self) -> Workstation:
+        if self._workstation is None:
+            raise RuntimeError("the workstation is still being set up")
+        return self._workstation
+
+    @property
+    def is_ready(self) -> bool:
+        return self._workstation is not None
 
     @property
     def session_state(self) -> SessionState:
-        return self.workstation.session.state
+        return self._workstation.session.state if self._workstation is not None else SessionState.SIGNED_OUT
 
     @property
     def training_card(self) -> TrainingPresence | None:
         """The on-screen card reader of training mode, or None with real hardware."""
-        presence = self.workstation.parts.presence
-        return presence if isinstance(presence, TrainingPresence) else None
+        return self._presence if isinstance(self._presence, TrainingPresence) else None
 
     @property
     def card_in_reader(self) -> str | None:
@@ -114,27 +169,29 @@ class Controller(QObject):
     @property
     def offered_roles(self) -> tuple[RoleProfile, ...]:
         """The roles the signed-in user may choose from, while choosing."""
-        return self.workstation.session.offered_roles
+        return self._workstation.session.offered_roles if self._workstation is not None else ()
 
     def change_check(self) -> ChangeConsentCheck:
-        return self.workstation.change_check()
+        if self._workstation is None:
+            return ChangeConsentCheck(False, "Sign in and choose a role to change consent.")
+        return self._workstation.change_check()
 
     # --- signing in -----------------------------------------------------------------------------------------
 
     @property
     def provider(self) -> str:
         """The identity provider in use: "cis" (smartcard) or "cis2" (OpenID Connect in the browser)."""
-        return self.workstation.parts.sign_in.provider
+        return PROVIDERS.get(self._settings.auth.provider, CIS).key
 
     @property
     def provider_name(self) -> str:
         """The identity provider's name for the sign-in screen."""
-        return self.workstation.parts.sign_in.provider_label
+        return PROVIDERS.get(self._settings.auth.provider, CIS).label
 
     @property
     def sign_in_needs_pin(self) -> bool:
         """False for CIS2: the user signs in in the browser; unlocking always takes the card's PIN."""
-        return self.workstation.parts.sign_in.needs_pin
+        return PROVIDERS.get(self._settings.auth.provider, CIS).needs_pin
 
     def sign_in(self, pin: bytearray | None = None) -> None:
         """With the card's PIN (CIS), or without one (CIS2: the system browser opens)."""
@@ -306,7 +363,8 @@ class Controller(QObject):
         self._run(self.workstation.card_status, self.card_status.emit, "check the card", lane=Lane.CARD)
 
     def _check_expiry(self) -> None:
-        self._run(self.workstation.session.expire_if_due, _ignore, "check the session", lane=Lane.CARD)
+        if self._workstation is not None:
+            self._run(self._workstation.session.expire_if_due, _ignore, "check the session", lane=Lane.CARD)
 
 
 def _ignore(_: object) -> None:

@@ -11,14 +11,20 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 
 from consent_desktop.audit import AuditEntry, AuditLog
-from consent_desktop.auth.card import CardEvent, CardListener, CardPresence
+from consent_desktop.auth.card import CardEvent, CardListener, CardPresence, CardStatus
 from consent_desktop.auth.session import ChangeConsentCheck, Session, SessionChange, SessionState
 from consent_desktop.auth.sign_in import IdentityFlow
 from consent_desktop.config import Settings
-from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, ExpressedBy, SaveOutcome, SaveResult
+from consent_desktop.domain.consent import (
+    NOTE_MAX,
+    ConsentChoice,
+    ConsentRecord,
+    ExpressedBy,
+    SaveOutcome,
+    SaveResult,
+)
 from consent_desktop.domain.errors import (
     AuditUnavailable,
     CardError,
@@ -34,16 +40,9 @@ from consent_desktop.spine.acs_client import AcsClient
 from consent_desktop.spine.pds_client import PatientDirectory
 
 log = logging.getLogger(__name__)
-NOTE_MAX = 500
 AUDIT_NOT_WRITTEN = (
     "This computer's audit log could not record the change. Tell your IT team; the result above is what Spine holds."
 )
-
-
-class CardStatus(Enum):
-    NO_READER = "No smartcard reader found"
-    NO_CARD = "Insert your smartcard"
-    READY = "Smartcard ready"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from enum import Enum, StrEnum
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.domain.uk_time import require_aware, uk_clock_time
 
+NOTE_MAX = 500  # characters of free text a user may record with a change (the local audit keeps it)
+
 
 class Permission(StrEnum):
     """An assertion value as it appears in a GET response."""

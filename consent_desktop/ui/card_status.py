@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
-from consent_desktop.controller.workstation import CardStatus
+from consent_desktop.auth.card import CardStatus
 from consent_desktop.ui.resources import pixmap
 from consent_desktop.ui.text import label, named
 

@@ -19,8 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from consent_desktop.controller.workstation import NOTE_MAX
-from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, ExpressedBy
+from consent_desktop.domain.consent import NOTE_MAX, ConsentChoice, ConsentRecord, ExpressedBy
 from consent_desktop.domain.patient import Patient
 from consent_desktop.ui.text import label, named
 from consent_desktop.ui.wording import CANNOT_CANCEL, CONSEQUENCES, EXPRESSED

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -16,13 +17,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from consent_desktop.audit import AuditEntry
 from consent_desktop.auth.session import SessionChange
 from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.domain.patient import Patient
 from consent_desktop.ui.errors import MessagePanel
 from consent_desktop.ui.text import label, named
 from consent_desktop.ui.wording import EXPRESSED, SHORT, choice_from_value, expressed_from_value, when
+
+if TYPE_CHECKING:
+    from consent_desktop.audit import AuditEntry  # annotations only: the audit module is not loaded at start-up
 
 COLUMNS = ("When", "Who", "Role", "Change", "How expressed", "Outcome", "Note")
 LOCAL_ONLY = (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from consent_desktop.auth.card import CardStatus
 from consent_desktop.auth.session import SessionChange
 from consent_desktop.controller.controller import Controller
-from consent_desktop.controller.workstation import CardStatus
 from consent_desktop.domain.errors import ConsentDesktopError, PinLocked
 from consent_desktop.ui.card_status import CardStatusLine
 from consent_desktop.ui.errors import MessagePanel

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
-from consent_desktop.audit import AuditEntry
 from consent_desktop.auth.session import EXPIRED, SessionChange, SessionState
 from consent_desktop.config import Settings, user_config_path
 from consent_desktop.controller.controller import Controller
@@ -31,6 +31,9 @@ from consent_desktop.ui.text import apply_text_scale, named
 from consent_desktop.ui.training_panel import TrainingBanner, TrainingKit
 from consent_desktop.ui.wording import CANNOT_CANCEL
 from consent_desktop.ui.work_page import WorkPage
+
+if TYPE_CHECKING:
+    from consent_desktop.audit import AuditEntry  # annotations only: the audit module is not loaded at start-up
 
 TITLE = "Consent Desktop"
 SAVE_PREFERENCES = "save your preferences"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
+from consent_desktop.auth.card import CardStatus
 from consent_desktop.controller.controller import Controller
-from consent_desktop.controller.workstation import CardStatus
 from consent_desktop.domain.errors import ConsentDesktopError, PinIncorrect, PinLocked
 from consent_desktop.ui.card_status import CardStatusLine
 from consent_desktop.ui.errors import MessagePanel
