@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from consent_desktop.auth.card import CardStatus
 from consent_desktop.auth.session import SessionState
 from consent_desktop.auth.training_presence import TrainingPresence
 from consent_desktop.config import TomlFileSource, load_settings
 from consent_desktop.controller.assembly import assemble
 from consent_desktop.controller.controller import Controller
-from consent_desktop.controller.workstation import CardStatus
 from consent_desktop.domain.consent import ConsentChoice, ExpressedBy, SaveOutcome, SaveResult
 from consent_desktop.domain.errors import ConsentDesktopError, NotAuthorised, SessionNotActive
 from consent_desktop.domain.patient import Patient
@@ -208,3 +208,53 @@ def test_an_outcome_arriving_after_sign_out_never_reaches_the_next_user(
     assert results == []
     assert card_sandbox.store.assertions(NHS) == {"Store": "No", "View": "No"}  # it was made, and audited
     assert [e.event for e in controller.workstation.parts.audit.entries(NHS)].count("consent-change") == 1
+
+
+def test_a_deferred_workstation_is_built_off_the_gui_thread_then_used(
+    card_sandbox: Sandbox, qtbot: QtBot, tmp_path: Path
+) -> None:
+    import threading
+
+    from consent_desktop.controller.controller import WorkstationRecipe
+    from consent_desktop.controller.presence_choice import choose_presence
+
+    settings = load_settings([TomlFileSource(card_sandbox.data.client_config, "client.toml")])
+    settings = dataclasses.replace(settings, app=dataclasses.replace(settings.app, data_dir=tmp_path / "data"))
+    built_on: list[int] = []
+
+    def build() -> object:
+        built_on.append(threading.get_ident())
+        return assemble(settings, presence=presence)
+
+    presence = choose_presence(settings)
+    controller = Controller(WorkstationRecipe(settings, presence, build), progress_delay_ms=50)  # type: ignore[arg-type]
+    assert controller.session_state is SessionState.SIGNED_OUT and not controller.is_ready
+    assert controller.training_card is presence  # the screen can offer the training cards at once
+    try:
+        with qtbot.waitSignal(controller.ready, timeout=10_000):
+            controller.start()
+        assert built_on and built_on[0] != threading.get_ident()
+        sign_in(controller, qtbot)
+        assert look_up(controller, qtbot).nhs_number.digits == NHS
+    finally:
+        controller.shutdown()
+
+
+@pytest.mark.hazard("HAZ-012")
+def test_a_workstation_that_cannot_be_built_says_why(card_sandbox: Sandbox, qtbot: QtBot) -> None:
+    from consent_desktop.controller.controller import WorkstationRecipe
+    from consent_desktop.domain.errors import ConfigError
+
+    settings = load_settings([TomlFileSource(card_sandbox.data.client_config, "client.toml")])
+
+    def build() -> object:
+        raise ConfigError("settings", "auth.pkcs11_module", "no smartcard middleware (PKCS#11 library) is configured")
+
+    controller = Controller(WorkstationRecipe(settings, TrainingPresence(), build))  # type: ignore[arg-type]
+    try:
+        with qtbot.waitSignal(controller.failed, timeout=5000) as failed:
+            controller.start()
+        assert failed.args[1] == "start" and "auth.pkcs11_module" in failed.args[0].user_message
+        assert not controller.is_ready
+    finally:
+        controller.shutdown()
