@@ -100,6 +100,7 @@ def assemble(
         session=session,
         sign_in=sign_in,
         presence=presence,
+        token=token,
         acs=acs,
         patients=patients,
         audit=AuditLog(audit_path(settings)),

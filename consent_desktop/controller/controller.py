@@ -62,7 +62,8 @@ class Controller(QObject):
     busy = Signal(str)
     idle = Signal()
     crashed = Signal(object)
-    file_written = Signal(object, str)  # Path, and what was being saved ("save the confirmation slip", ...)
+    file_written = Signal(object, str)
+    pin_state = Signal(object)  # PinState of the card just inserted, before any passcode is typed  # Path, and what was being saved ("save the confirmation slip", ...)
 
     _session_event = Signal(object)  # from whichever thread changed the session
     _card_event = Signal(object)  # from the presence thread
@@ -357,10 +358,15 @@ class Controller(QObject):
 
     def _on_card_event(self, event: CardEvent) -> None:
         self._card_label = event.token_label if event.kind == "inserted" else None
-        self.card_status.emit(_CARD_STATUS.get(event.kind, CardStatus.NO_READER))
+        self._card_checked(_CARD_STATUS.get(event.kind, CardStatus.NO_READER))
 
     def _refresh_card(self) -> None:
-        self._run(self.workstation.card_status, self.card_status.emit, "check the card", lane=Lane.CARD)
+        self._run(self.workstation.card_status, self._card_checked, "check the card", lane=Lane.CARD)
+
+    def _card_checked(self, status: CardStatus) -> None:
+        self.card_status.emit(status)
+        if status is CardStatus.READY:
+            self._run(self.workstation.pin_state, self.pin_state.emit, "check the card", lane=Lane.CARD)
 
     def _check_expiry(self) -> None:
         if self._workstation is not None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from consent_desktop.audit import AuditEntry, AuditLog
-from consent_desktop.auth.card import CardEvent, CardListener, CardPresence, CardStatus
+from consent_desktop.auth.card import CardEvent, CardListener, CardPresence, CardStatus, CardToken, PinState
 from consent_desktop.auth.session import ChangeConsentCheck, Session, SessionChange, SessionState
 from consent_desktop.auth.sign_in import IdentityFlow
 from consent_desktop.config import Settings
@@ -53,6 +53,7 @@ class Parts:
     session: Session
     sign_in: IdentityFlow  # the CIS smartcard flow or CIS2, as auth.provider says
     presence: CardPresence
+    token: CardToken
     acs: AcsClient
     patients: PatientDirectory
     audit: AuditLog
@@ -93,6 +94,11 @@ class Workstation:
         except CardError as error:
             log.info("card presence unknown: %s", error.details)
             return CardStatus.NO_READER
+
+    def pin_state(self) -> PinState:
+        """What the card says about its passcode before anyone types one: a final try is warned of, and a locked
+        card is never offered an attempt."""
+        return self.parts.token.pin_state(self.token_label)
 
     @property
     def token_label(self) -> str | None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from consent_desktop.auth.card import CardStatus
+from consent_desktop.auth.card import CardStatus, PinState
 from consent_desktop.auth.session import SessionChange
 from consent_desktop.controller.controller import Controller
 from consent_desktop.domain.errors import ConsentDesktopError, PinLocked
 from consent_desktop.ui.card_status import CardStatusLine
 from consent_desktop.ui.errors import MessagePanel
 from consent_desktop.ui.pin_entry import PinEntry
+from consent_desktop.ui.pin_warnings import show_pin_state
 from consent_desktop.ui.resources import pixmap
 from consent_desktop.ui.text import label, named
 from consent_desktop.ui.training_panel import TrainingCardPanel, TrainingKit
@@ -64,6 +65,7 @@ class LockPage(QWidget):
             layout.addWidget(self.training)
         layout.addStretch(1)
         controller.card_status.connect(self.show_card)
+        controller.pin_state.connect(self.show_pin_state)
 
     def show_lock(self, change: SessionChange) -> None:
         self._working = False
@@ -81,6 +83,11 @@ class LockPage(QWidget):
         self.card.show_status(status)
         if status is not CardStatus.READY or previous is not CardStatus.READY:
             self._card_locked = False  # another card, or the same one back: it may be unlocked now
+        self._update()
+
+    def show_pin_state(self, state: PinState) -> None:
+        if show_pin_state(self.message, state, "unlock"):
+            self._card_locked = True
         self._update()
 
     def show_failure(self, error: ConsentDesktopError, action: str) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from consent_desktop.auth.card import CardStatus
+from consent_desktop.auth.card import CardStatus, PinState
 from consent_desktop.controller.controller import Controller
 from consent_desktop.domain.errors import ConsentDesktopError, PinIncorrect, PinLocked
 from consent_desktop.ui.card_status import CardStatusLine
 from consent_desktop.ui.errors import MessagePanel
 from consent_desktop.ui.pin_entry import PinEntry
+from consent_desktop.ui.pin_warnings import show_pin_state
 from consent_desktop.ui.text import label, named
 from consent_desktop.ui.training_panel import TrainingCardPanel, TrainingKit
 
@@ -58,6 +59,7 @@ class SignInPage(QWidget):
             layout.addWidget(self.training)
         layout.addStretch(1)
         controller.card_status.connect(self.show_card)
+        controller.pin_state.connect(self.show_pin_state)
         self._update()
 
     def show_card(self, status: CardStatus) -> None:
@@ -74,6 +76,11 @@ class SignInPage(QWidget):
         self.message.clear()
         if notice:
             self.message.show_message(notice, "info")
+        self._update()
+
+    def show_pin_state(self, state: PinState) -> None:
+        if show_pin_state(self.message, state, "sign in"):
+            self._card_locked = True
         self._update()
 
     def show_failure(self, error: ConsentDesktopError, action: str) -> None:
