@@ -62,8 +62,8 @@ class Controller(QObject):
     busy = Signal(str)
     idle = Signal()
     crashed = Signal(object)
-    file_written = Signal(object, str)
-    pin_state = Signal(object)  # PinState of the card just inserted, before any passcode is typed  # Path, and what was being saved ("save the confirmation slip", ...)
+    file_written = Signal(object, str)  # Path, and what was being saved ("save the confirmation slip", ...)
+    pin_state = Signal(object)  # PinState of the card just inserted, before any passcode is typed
 
     _session_event = Signal(object)  # from whichever thread changed the session
     _card_event = Signal(object)  # from the presence thread
