@@ -24,7 +24,8 @@ from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.spine import pds_messages
 from consent_desktop.spine.envelope import OutgoingMessage, read_envelope
-from consent_desktop.spine.pds_client import PdsClient, PdsEndpoint
+from consent_desktop.spine.exchange import SpineEndpoint
+from consent_desktop.spine.pds_client import PdsClient
 from consent_desktop.spine.transport import SpineTransport, tls_context
 
 ROUNDS = 300
@@ -53,7 +54,7 @@ def _timed(action: Callable[[], object], rounds: int) -> list[float]:
 def run(report: Report) -> None:
     with tempfile.TemporaryDirectory() as folder, Sandbox(Path(folder)) as sandbox:
         settings = load_settings([TomlFileSource(sandbox.data.client_config, "client.toml")])
-        endpoint = PdsEndpoint.from_settings(settings.spine)
+        endpoint = SpineEndpoint.for_pds(settings.spine)
         transport = SpineTransport(settings.spine, settings.tls)
         client = PdsClient(transport, endpoint, _Gate())
 

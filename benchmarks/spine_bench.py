@@ -22,8 +22,9 @@ from consent_desktop.domain.identity import RoleProfile, SpineIdentity
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.spine import acs_messages
-from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
+from consent_desktop.spine.acs_client import AcsClient
 from consent_desktop.spine.envelope import OutgoingMessage, read_envelope
+from consent_desktop.spine.exchange import SpineEndpoint
 from consent_desktop.spine.transport import SpineTransport, tls_context
 
 ROUNDS = 300
@@ -54,7 +55,7 @@ def run(report: Report) -> None:
         settings = load_settings([TomlFileSource(sandbox.data.client_config, "client.toml")])
         spine = settings.spine
         transport = SpineTransport(spine, settings.tls)
-        endpoint = AcsEndpoint(spine.acs_endpoint, spine.acs_receiver_asid, spine.local_asid)
+        endpoint = SpineEndpoint.for_acs(spine)
         client = AcsClient(transport, endpoint, _Gate())
 
         def build_get() -> OutgoingMessage:

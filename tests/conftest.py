@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from consent_desktop.spine.exchange import SpineEndpoint
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt: no display in CI
 
 import shutil
@@ -17,7 +19,7 @@ from consent_desktop.domain.errors import MiddlewareError
 from consent_desktop.domain.identity import RoleProfile, SpineIdentity
 from consent_desktop.sandbox import softcard
 from consent_desktop.sandbox.runtime import Sandbox
-from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
+from consent_desktop.spine.acs_client import AcsClient
 from consent_desktop.spine.transport import SpineTransport
 
 pytest_plugins = [
@@ -69,7 +71,7 @@ def acs(sandbox_settings: Settings, transport: SpineTransport) -> AcsClient:
     spine = sandbox_settings.spine
     return AcsClient(
         transport,
-        AcsEndpoint(spine.acs_endpoint, spine.acs_receiver_asid, spine.local_asid),
+        SpineEndpoint.for_acs(spine),
         ActiveGate(),
         backoff=0.01,
     )

@@ -19,8 +19,9 @@ from consent_desktop.controller.presence_choice import choose_presence
 from consent_desktop.controller.settings_check import check_settings
 from consent_desktop.controller.workstation import Parts, Workstation
 from consent_desktop.domain.errors import ConfigError
-from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
-from consent_desktop.spine.pds_client import PdsClient, PdsEndpoint
+from consent_desktop.spine.acs_client import AcsClient
+from consent_desktop.spine.exchange import SpineEndpoint
+from consent_desktop.spine.pds_client import PdsClient
 from consent_desktop.spine.transport import SpineTransport
 
 
@@ -90,11 +91,11 @@ def assemble(
     attempts = settings.spine.get_attempts
     acs = AcsClient(
         transport,
-        AcsEndpoint(settings.spine.acs_endpoint, settings.spine.acs_receiver_asid, settings.spine.local_asid),
+        SpineEndpoint.for_acs(settings.spine),
         session,
         attempts=attempts,
     )
-    patients = PdsClient(transport, PdsEndpoint.from_settings(settings.spine), session, attempts=attempts)
+    patients = PdsClient(transport, SpineEndpoint.for_pds(settings.spine), session, attempts=attempts)
     parts = Parts(
         settings=settings,
         session=session,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, SaveOutcome, SaveResult
@@ -19,24 +18,17 @@ from consent_desktop.domain.identity import SessionGate, SpineIdentity
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.spine import acs_messages
 from consent_desktop.spine.envelope import OutgoingMessage
-from consent_desktop.spine.exchange import Exchange, utc_now
+from consent_desktop.spine.exchange import Exchange, SpineEndpoint, utc_now
 from consent_desktop.spine.transport import SpineTransport
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class AcsEndpoint:
-    url: str
-    spine_asid: str
-    local_asid: str
 
 
 class AcsClient:
     def __init__(
         self,
         transport: SpineTransport,
-        endpoint: AcsEndpoint,
+        endpoint: SpineEndpoint,
         session: SessionGate,
         *,
         attempts: int = 3,
@@ -54,7 +46,7 @@ class AcsClient:
         """The current record; retried only on a failed connection or a retriable SOAP fault."""
 
         def build(identity: SpineIdentity, now: datetime) -> OutgoingMessage:
-            return acs_messages.build_get(nhs_number, identity, now=now, **self._addressing())
+            return acs_messages.build_get(nhs_number, identity, now=now, **self._endpoint.addressing())
 
         return self._exchange.read(
             "ACS read",
@@ -67,7 +59,7 @@ class AcsClient:
         """Send one change and find out, by re-reading when needed, whether Spine holds it."""
 
         def build(identity: SpineIdentity, now: datetime) -> OutgoingMessage:
-            return acs_messages.build_set(nhs_number, choice, identity, now=now, **self._addressing())
+            return acs_messages.build_set(nhs_number, choice, identity, now=now, **self._endpoint.addressing())
 
         try:
             answer = self._exchange.once(build, acs_messages.SET_ANSWERS)
@@ -80,13 +72,6 @@ class AcsClient:
             log.warning("ACS change outcome unknown (%s); re-reading", error.details)
             return self._settle_by_reread(nhs_number, choice, error)
         return self._confirm_accepted(nhs_number, choice)
-
-    def _addressing(self) -> dict[str, str]:
-        return {
-            "to": self._endpoint.url,
-            "spine_asid": self._endpoint.spine_asid,
-            "local_asid": self._endpoint.local_asid,
-        }
 
     def _confirm_accepted(self, nhs_number: NhsNumber, choice: ConsentChoice) -> SaveResult:
         try:

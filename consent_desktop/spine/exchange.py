@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from consent_desktop.config import SpineSettings
 from consent_desktop.domain.errors import SpineError
 from consent_desktop.domain.identity import SessionGate, SpineIdentity
 from consent_desktop.spine.envelope import Answer, OutgoingMessage, SoapFault, read_envelope
@@ -21,6 +23,27 @@ from consent_desktop.spine.transport import SpineTransport
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Build = Callable[[SpineIdentity, datetime], OutgoingMessage]
+
+
+@dataclass(frozen=True)
+class SpineEndpoint:
+    """Where a Spine service is, and the ASIDs of its messages: Spine's (the receiver) and ours (the sender)."""
+
+    url: str
+    spine_asid: str
+    local_asid: str
+
+    @classmethod
+    def for_acs(cls, spine: SpineSettings) -> SpineEndpoint:
+        return cls(spine.acs_endpoint, spine.acs_receiver_asid, spine.local_asid)
+
+    @classmethod
+    def for_pds(cls, spine: SpineSettings) -> SpineEndpoint:
+        return cls(spine.pds_endpoint, spine.pds_receiver_asid, spine.local_asid)
+
+    def addressing(self) -> dict[str, str]:
+        """The keyword arguments every message builder takes for the envelope's addressing."""
+        return {"to": self.url, "spine_asid": self.spine_asid, "local_asid": self.local_asid}
 
 
 def utc_now() -> datetime:

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from consent_desktop.config import SpineSettings
 from consent_desktop.domain.identity import SessionGate, SpineIdentity
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.domain.patient import Patient, TraceOutcome, TraceQuery
 from consent_desktop.spine import pds_messages
 from consent_desktop.spine.envelope import OutgoingMessage
-from consent_desktop.spine.exchange import Exchange, utc_now
+from consent_desktop.spine.exchange import Exchange, SpineEndpoint, utc_now
 from consent_desktop.spine.transport import SpineTransport
 
 
@@ -38,24 +36,13 @@ class PatientDirectory(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class PdsEndpoint:
-    url: str
-    spine_asid: str
-    local_asid: str
-
-    @classmethod
-    def from_settings(cls, spine: SpineSettings) -> PdsEndpoint:
-        return cls(spine.pds_endpoint, spine.pds_receiver_asid, spine.local_asid)
-
-
 class PdsClient:
     """The Spine adapter for :class:`PatientDirectory`."""
 
     def __init__(
         self,
         transport: SpineTransport,
-        endpoint: PdsEndpoint,
+        endpoint: SpineEndpoint,
         session: SessionGate,
         *,
         attempts: int = 3,
@@ -70,7 +57,7 @@ class PdsClient:
 
     def retrieve(self, nhs_number: NhsNumber) -> Patient:
         def build(identity: SpineIdentity, now: datetime) -> OutgoingMessage:
-            return pds_messages.build_retrieval(nhs_number, identity, now=now, **self._addressing())
+            return pds_messages.build_retrieval(nhs_number, identity, now=now, **self._endpoint.addressing())
 
         return self._exchange.read(
             "PDS retrieval",
@@ -81,15 +68,8 @@ class PdsClient:
 
     def trace(self, query: TraceQuery) -> TraceOutcome:
         def build(identity: SpineIdentity, now: datetime) -> OutgoingMessage:
-            return pds_messages.build_trace(query, identity, now=now, **self._addressing())
+            return pds_messages.build_trace(query, identity, now=now, **self._endpoint.addressing())
 
         return self._exchange.read(
             "PDS trace", build, pds_messages.TRACE_ANSWERS, lambda answer: pds_messages.read_trace(answer.hl7)
         )
-
-    def _addressing(self) -> dict[str, str]:
-        return {
-            "to": self._endpoint.url,
-            "spine_asid": self._endpoint.spine_asid,
-            "local_asid": self._endpoint.local_asid,
-        }

@@ -13,7 +13,8 @@ from consent_desktop.auth.session import EXPIRED, SessionState
 from consent_desktop.domain.errors import IdentityMismatch, NoCard, NotAuthorised, SessionNotActive, SignInFailed
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.sandbox.users import ADMIN_NO_B0020, GP, RECEPTIONIST, TRAINING_PIN
-from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
+from consent_desktop.spine.acs_client import AcsClient
+from consent_desktop.spine.exchange import SpineEndpoint
 from consent_desktop.spine.transport import SpineTransport
 from tests.cis2.conftest import PlayedBrowser, Rig, make_rig
 from tests.fakes import card_for_user
@@ -26,7 +27,7 @@ def read_consent(rig: Rig) -> str:
     spine = rig.settings.spine
     transport = SpineTransport(spine, rig.settings.tls)
     try:
-        endpoint = AcsEndpoint(spine.acs_endpoint, spine.acs_receiver_asid, spine.local_asid)
+        endpoint = SpineEndpoint.for_acs(spine)
         return AcsClient(transport, endpoint, rig.session).get_consent(NhsNumber.parse(NHS)).choice.value
     finally:
         transport.close()

@@ -13,7 +13,8 @@ from lxml import etree
 from consent_desktop.config import Settings
 from consent_desktop.domain.identity import SpineIdentity
 from consent_desktop.sandbox.runtime import Sandbox
-from consent_desktop.spine.pds_client import PdsClient, PdsEndpoint
+from consent_desktop.spine.exchange import SpineEndpoint
+from consent_desktop.spine.pds_client import PdsClient
 from consent_desktop.spine.safe_xml import child_named, parse_untrusted
 from consent_desktop.spine.transport import HttpAnswer, SpineTransport
 from tests.conftest import TEST_IDENTITY, ActiveGate
@@ -58,7 +59,7 @@ def gate() -> CountingGate:
 
 @pytest.fixture
 def pds(sandbox_settings: Settings, wire: RecordingTransport, gate: CountingGate) -> PdsClient:
-    return PdsClient(wire, PdsEndpoint.from_settings(sandbox_settings.spine), gate, backoff=0.01)
+    return PdsClient(wire, SpineEndpoint.for_pds(sandbox_settings.spine), gate, backoff=0.01)
 
 
 def requests_seen(sandbox: Sandbox) -> int:

@@ -12,7 +12,8 @@ from consent_desktop.domain.patient import TraceQuery
 from consent_desktop.sandbox import patients
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.spine.envelope import SoapFault
-from consent_desktop.spine.pds_client import PdsClient, PdsEndpoint
+from consent_desktop.spine.exchange import SpineEndpoint
+from consent_desktop.spine.pds_client import PdsClient
 from tests.pds.conftest import TODAY, CountingGate, RecordingTransport, requests_seen
 
 NUMBER = NhsNumber(patients.README_EXAMPLE)
@@ -91,7 +92,7 @@ def test_no_request_without_an_active_session(sandbox: Sandbox, sandbox_settings
             raise SessionNotActive()
 
     transport = RecordingTransport(sandbox_settings)
-    client = PdsClient(transport, PdsEndpoint.from_settings(sandbox_settings.spine), Locked())
+    client = PdsClient(transport, SpineEndpoint.for_pds(sandbox_settings.spine), Locked())
     before = requests_seen(sandbox)
     try:
         with pytest.raises(SessionNotActive):
@@ -108,7 +109,7 @@ def test_no_request_without_an_active_session(sandbox: Sandbox, sandbox_settings
 def test_connection_refused_is_retried_then_reported(sandbox_settings: Settings, gate: CountingGate) -> None:
     sleeps: list[float] = []
     transport = RecordingTransport(sandbox_settings)
-    endpoint = PdsEndpoint("https://127.0.0.1:9/sync-service", "928942012545", "200000001162")  # nothing listens
+    endpoint = SpineEndpoint("https://127.0.0.1:9/sync-service", "928942012545", "200000001162")  # nothing listens
     client = PdsClient(transport, endpoint, gate, backoff=0.01, sleep=sleeps.append)
     try:
         with pytest.raises(SpineUnavailable) as failed:

@@ -16,7 +16,8 @@ from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.spine import namespaces as ns
 from consent_desktop.spine import pds_messages, schemas
 from consent_desktop.spine.envelope import OutgoingMessage, read_envelope
-from consent_desktop.spine.pds_client import PdsClient, PdsEndpoint
+from consent_desktop.spine.exchange import SpineEndpoint
+from consent_desktop.spine.pds_client import PdsClient
 from consent_desktop.spine.transport import SpineTransport
 from tests.conftest import TEST_IDENTITY
 from tests.pds.conftest import TODAY, RecordingTransport, hl7_of, requests_seen
@@ -170,7 +171,7 @@ def test_trace_request_and_answer_on_the_wire(pds: PdsClient, wire: RecordingTra
 
 
 def _send_with_birth_time(
-    transport: SpineTransport, endpoint: PdsEndpoint, change: str
+    transport: SpineTransport, endpoint: SpineEndpoint, change: str
 ) -> tuple[TraceOutcome | None, SpineRejected | None]:
     query = TraceQuery.parse(family_name="Varnhollow", gender="Male", date_of_birth="21-May-1988", today=TODAY)
     message = pds_messages.build_trace(
@@ -211,7 +212,7 @@ def _send_with_birth_time(
 def test_sandbox_refuses_a_birth_date_range(
     sandbox_settings: Settings, wire: RecordingTransport, change: str, words: str
 ) -> None:
-    endpoint = PdsEndpoint.from_settings(sandbox_settings.spine)
+    endpoint = SpineEndpoint.for_pds(sandbox_settings.spine)
     outcome, rejected = _send_with_birth_time(wire, endpoint, change)
     assert outcome is None
     assert rejected is not None

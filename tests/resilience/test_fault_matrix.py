@@ -28,7 +28,8 @@ from consent_desktop.domain.patient import Patient
 from consent_desktop.sandbox import patients
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.sandbox.store import Store
-from consent_desktop.spine.pds_client import PdsClient, PdsEndpoint
+from consent_desktop.spine.exchange import SpineEndpoint
+from consent_desktop.spine.pds_client import PdsClient
 from consent_desktop.spine.transport import SpineTransport
 from tests.conftest import ActiveGate
 from tests.resilience.conftest import READ_TIMEOUT
@@ -158,7 +159,7 @@ def found_elsewhere(settings: Settings, nhs: str) -> Patient:
     has opened no connection to Spine yet."""
     transport = SpineTransport(settings.spine, settings.tls)
     try:
-        return PdsClient(transport, PdsEndpoint.from_settings(settings.spine), ActiveGate()).retrieve(NhsNumber(nhs))
+        return PdsClient(transport, SpineEndpoint.for_pds(settings.spine), ActiveGate()).retrieve(NhsNumber(nhs))
     finally:
         transport.close()
 

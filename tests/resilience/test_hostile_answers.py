@@ -25,9 +25,10 @@ from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.sandbox import patients
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.spine import namespaces as ns
-from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
+from consent_desktop.spine.acs_client import AcsClient
+from consent_desktop.spine.exchange import SpineEndpoint
 from consent_desktop.spine.hl7 import new_uuid
-from consent_desktop.spine.pds_client import PdsClient, PdsEndpoint
+from consent_desktop.spine.pds_client import PdsClient
 from consent_desktop.spine.safe_xml import MAX_BYTES, child_named, parse_untrusted, path, text_at
 from consent_desktop.spine.transport import SpineTransport
 from tests.conftest import ActiveGate
@@ -158,10 +159,8 @@ def scene(sandbox_settings: Settings, tmp_path: Path) -> Iterator[tuple[Scene, F
 def clients_against(settings: Settings, url: str) -> tuple[SpineTransport, AcsClient, PdsClient]:
     spine = dataclasses.replace(settings.spine, endpoint=url)
     transport = SpineTransport(spine, settings.tls)
-    acs = AcsClient(
-        transport, AcsEndpoint(spine.acs_endpoint, spine.acs_receiver_asid, spine.local_asid), ActiveGate(), backoff=0
-    )
-    pds = PdsClient(transport, PdsEndpoint.from_settings(spine), ActiveGate(), backoff=0)
+    acs = AcsClient(transport, SpineEndpoint.for_acs(spine), ActiveGate(), backoff=0)
+    pds = PdsClient(transport, SpineEndpoint.for_pds(spine), ActiveGate(), backoff=0)
     return transport, acs, pds
 
 

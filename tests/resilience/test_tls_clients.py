@@ -19,7 +19,8 @@ from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.sandbox import patients, pki, users
 from consent_desktop.sandbox.datadir import SandboxData
 from consent_desktop.sandbox.runtime import Sandbox
-from consent_desktop.spine.pds_client import PdsClient, PdsEndpoint
+from consent_desktop.spine.exchange import SpineEndpoint
+from consent_desktop.spine.pds_client import PdsClient
 from consent_desktop.spine.transport import SpineTransport
 from tests.conftest import ActiveGate
 from tests.fakes import FakeCardToken, card_for_user
@@ -57,7 +58,7 @@ def presenting(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple
 
 def pds_client(settings: Settings) -> tuple[SpineTransport, PdsClient]:
     transport = SpineTransport(settings.spine, settings.tls)
-    return transport, PdsClient(transport, PdsEndpoint.from_settings(settings.spine), ActiveGate(), backoff=0)
+    return transport, PdsClient(transport, SpineEndpoint.for_pds(settings.spine), ActiveGate(), backoff=0)
 
 
 def test_pds_client_refuses_a_server_it_cannot_trust(presenting: tuple[Sandbox, str]) -> None:

@@ -18,6 +18,7 @@ from consent_desktop.spine import acs_messages
 from consent_desktop.spine import namespaces as ns
 from consent_desktop.spine.acs_client import AcsClient
 from consent_desktop.spine.envelope import OutgoingMessage, SoapFault, read_envelope
+from consent_desktop.spine.exchange import SpineEndpoint
 from consent_desktop.spine.transport import SpineTransport
 from tests.conftest import TEST_IDENTITY
 
@@ -209,13 +210,12 @@ def test_seeded_cases_read_back(acs: AcsClient) -> None:
 
 def test_changes_survive_a_restart(tmp_path: Path) -> None:
     from consent_desktop.config import TomlFileSource, load_settings
-    from consent_desktop.spine.acs_client import AcsEndpoint
     from tests.conftest import ActiveGate
 
     def client(sandbox: Sandbox) -> tuple[AcsClient, SpineTransport]:
         settings = load_settings([TomlFileSource(sandbox.data.client_config, "client.toml")])
         transport = SpineTransport(settings.spine, settings.tls)
-        endpoint = AcsEndpoint(settings.spine.acs_endpoint, settings.spine.acs_receiver_asid, settings.spine.local_asid)
+        endpoint = SpineEndpoint.for_acs(settings.spine)
         return AcsClient(transport, endpoint, ActiveGate()), transport
 
     with Sandbox(tmp_path / "data") as first:

@@ -21,8 +21,9 @@ from consent_desktop.domain.errors import (
 )
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.sandbox.runtime import Sandbox
-from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
+from consent_desktop.spine.acs_client import AcsClient
 from consent_desktop.spine.envelope import SoapFault
+from consent_desktop.spine.exchange import SpineEndpoint
 from consent_desktop.spine.transport import SpineTransport
 from tests.conftest import ActiveGate
 
@@ -90,7 +91,7 @@ def test_soap_fault_201_is_not_retried(sandbox_settings: Settings) -> None:
 
     spine_settings = sandbox_settings.spine
     transport = SpineTransport(spine_settings, sandbox_settings.tls, transport=httpx.MockTransport(spine))
-    client = AcsClient(transport, AcsEndpoint(spine_settings.acs_endpoint, "1", "2"), ActiveGate(), backoff=0)
+    client = AcsClient(transport, SpineEndpoint(spine_settings.acs_endpoint, "1", "2"), ActiveGate(), backoff=0)
     with pytest.raises(SoapFault) as raised:
         client.get_consent(NHS)
     assert len(attempts) == 1 and not raised.value.retryable
@@ -101,9 +102,7 @@ def test_latency_past_the_read_timeout(sandbox: Sandbox, sandbox_settings: Setti
     spine = sandbox_settings.spine
     fast = type(spine)(**{**spine.__dict__, "read_timeout": 0.3})
     transport = SpineTransport(fast, sandbox_settings.tls)
-    client = AcsClient(
-        transport, AcsEndpoint(spine.acs_endpoint, spine.acs_receiver_asid, spine.local_asid), ActiveGate()
-    )
+    client = AcsClient(transport, SpineEndpoint.for_acs(spine), ActiveGate())
     assert sandbox.store is not None
     sandbox.store.set_fault("latency", "1", scope="get", times=1)
     with pytest.raises(SpineTimeout):
@@ -169,9 +168,7 @@ def test_change_timeout_is_settled_by_a_re_read(sandbox: Sandbox, sandbox_settin
     spine = sandbox_settings.spine
     fast = type(spine)(**{**spine.__dict__, "read_timeout": 0.3})
     transport = SpineTransport(fast, sandbox_settings.tls)
-    client = AcsClient(
-        transport, AcsEndpoint(spine.acs_endpoint, spine.acs_receiver_asid, spine.local_asid), ActiveGate()
-    )
+    client = AcsClient(transport, SpineEndpoint.for_acs(spine), ActiveGate())
     assert sandbox.store is not None
     sandbox.store.set_fault("latency", "0.6", scope="set", times=1)
     result = client.set_consent(NHS, ConsentChoice.OPTED_OUT)

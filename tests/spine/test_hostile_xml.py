@@ -15,7 +15,8 @@ import pytest
 from consent_desktop.config import Settings
 from consent_desktop.domain.errors import UnexpectedResponse
 from consent_desktop.domain.nhs_number import NhsNumber
-from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
+from consent_desktop.spine.acs_client import AcsClient
+from consent_desktop.spine.exchange import SpineEndpoint
 from consent_desktop.spine.safe_xml import MAX_BYTES, parse_untrusted
 from consent_desktop.spine.transport import SpineTransport
 from tests.conftest import ActiveGate
@@ -114,7 +115,7 @@ def test_fifty_megabyte_answer_is_cut_off_quickly_and_in_bounded_memory(sandbox_
 
     spine = sandbox_settings.spine
     transport = SpineTransport(spine, sandbox_settings.tls, transport=httpx.MockTransport(endless))
-    client = AcsClient(transport, AcsEndpoint(spine.acs_endpoint, "1", "2"), ActiveGate())
+    client = AcsClient(transport, SpineEndpoint(spine.acs_endpoint, "1", "2"), ActiveGate())
     tracemalloc.start()
     started = time.monotonic()
     with pytest.raises(UnexpectedResponse, match="larger than expected"):
@@ -133,6 +134,6 @@ def test_declared_huge_length_is_refused_before_reading(sandbox_settings: Settin
 
     spine = sandbox_settings.spine
     transport = SpineTransport(spine, sandbox_settings.tls, transport=httpx.MockTransport(huge))
-    client = AcsClient(transport, AcsEndpoint(spine.acs_endpoint, "1", "2"), ActiveGate())
+    client = AcsClient(transport, SpineEndpoint(spine.acs_endpoint, "1", "2"), ActiveGate())
     with pytest.raises(UnexpectedResponse, match="larger than expected"):
         client.get_consent(NHS)

@@ -16,7 +16,8 @@ from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.sandbox import pki
 from consent_desktop.sandbox.datadir import SandboxData
 from consent_desktop.sandbox.runtime import Sandbox
-from consent_desktop.spine.acs_client import AcsClient, AcsEndpoint
+from consent_desktop.spine.acs_client import AcsClient
+from consent_desktop.spine.exchange import SpineEndpoint
 from consent_desktop.spine.transport import SpineTransport
 from tests.conftest import ActiveGate
 
@@ -27,9 +28,7 @@ PACKAGE = Path(__file__).parents[2] / "consent_desktop"
 def client_for(settings: Settings) -> AcsClient:
     spine = settings.spine
     transport = SpineTransport(spine, settings.tls)
-    return AcsClient(
-        transport, AcsEndpoint(spine.acs_endpoint, spine.acs_receiver_asid, spine.local_asid), ActiveGate(), attempts=1
-    )
+    return AcsClient(transport, SpineEndpoint.for_acs(spine), ActiveGate(), attempts=1)
 
 
 @pytest.fixture

@@ -43,8 +43,9 @@ def cis2_window(qtbot: QtBot, ui_sandbox: Sandbox, tmp_path: Path) -> Iterator[t
 
 
 @pytest.mark.hazard("HAZ-005")
-def test_cis2_sign_in_names_the_service_and_needs_no_passcode(qtbot: QtBot,
-                                                             cis2_window: tuple[MainWindow, Controller]) -> None:
+def test_cis2_sign_in_names_the_service_and_needs_no_passcode(
+    qtbot: QtBot, cis2_window: tuple[MainWindow, Controller]
+) -> None:
     window, controller = cis2_window
     page = window.sign_in
     assert page.title.text() == "Sign in with NHS CIS2"
