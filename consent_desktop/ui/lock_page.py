@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
-from consent_desktop.auth.card import CardStatus, PinState
 from consent_desktop.auth.session import SessionChange
 from consent_desktop.controller.controller import Controller
-from consent_desktop.domain.errors import ConsentDesktopError, PinLocked
-from consent_desktop.ui.card_status import CardStatusLine
-from consent_desktop.ui.errors import MessagePanel
-from consent_desktop.ui.pin_entry import PinEntry
-from consent_desktop.ui.pin_warnings import show_pin_state
+from consent_desktop.ui.passcode_page import PasscodePage
 from consent_desktop.ui.resources import pixmap
 from consent_desktop.ui.text import label, named
 from consent_desktop.ui.training_panel import TrainingCardPanel, TrainingKit
@@ -24,13 +19,10 @@ READER_FAILED = (
 SIGNED_OUT_IF_OTHER_CARD = "If a different smartcard is used, the person signed in now is signed out."
 
 
-class LockPage(QWidget):
-    def __init__(self, controller: Controller, training: TrainingKit | None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+class LockPage(PasscodePage):
+    def __init__(self, controller: Controller, training: TrainingKit | None) -> None:
+        super().__init__(controller, "&Unlock", "Unlock", "unlock", controller.unlock)
         named(self, "Locked")
-        self._controller = controller
-        self._card_locked = False
-        self._working = False
         icon = QLabel()
         icon.setPixmap(pixmap("lock", 48, self.devicePixelRatioF()))
         icon.setAccessibleName("Locked")
@@ -42,12 +34,8 @@ class LockPage(QWidget):
         self.reason = label(REMOVED)
         self.who = label()
         self.other_card = label(SIGNED_OUT_IF_OTHER_CARD)
-        self.card = CardStatusLine()
-        self.pin = PinEntry("&Unlock", "Unlock")
-        self.pin.submitted.connect(self._unlock)
         self.sign_out = named(QPushButton("Sign &out"), "Sign out")
         self.sign_out.clicked.connect(controller.sign_out)
-        self.message = MessagePanel("Unlock message")
         actions = QHBoxLayout()
         actions.addWidget(self.pin)
         actions.addWidget(self.sign_out)
@@ -64,8 +52,6 @@ class LockPage(QWidget):
         if self.training is not None:
             layout.addWidget(self.training)
         layout.addStretch(1)
-        controller.card_status.connect(self.show_card)
-        controller.pin_state.connect(self.show_pin_state)
 
     def show_lock(self, change: SessionChange) -> None:
         self._working = False
@@ -77,32 +63,3 @@ class LockPage(QWidget):
         who = change.user_name or "Someone"
         self.who.setText(f"Signed in: {who}" + (f" \N{EM DASH} {role.label}" if role else ""))
         self._update()
-
-    def show_card(self, status: CardStatus) -> None:
-        previous = self.card.status
-        self.card.show_status(status)
-        if status is not CardStatus.READY or previous is not CardStatus.READY:
-            self._card_locked = False  # another card, or the same one back: it may be unlocked now
-        self._update()
-
-    def show_pin_state(self, state: PinState) -> None:
-        if show_pin_state(self.message, state, "unlock"):
-            self._card_locked = True
-        self._update()
-
-    def show_failure(self, error: ConsentDesktopError, action: str) -> None:
-        self._working = False
-        self.pin.clear()
-        if isinstance(error, PinLocked):
-            self._card_locked = True
-        self.message.show_error(error, action)
-        self._update()
-
-    def _unlock(self, pin: bytearray) -> None:
-        self._working = True
-        self.message.show_message("Checking your smartcard\N{HORIZONTAL ELLIPSIS}", "info")
-        self._update()
-        self._controller.unlock(pin)
-
-    def _update(self) -> None:
-        self.pin.set_ready(self.card.status is CardStatus.READY and not self._card_locked and not self._working)

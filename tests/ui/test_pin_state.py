@@ -19,7 +19,7 @@ from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.sandbox.users import RECEPTIONIST
 from consent_desktop.training import training_kit
 from consent_desktop.ui.main_window import MainWindow, build_main_window
-from consent_desktop.ui.pin_warnings import FINAL_TRY
+from consent_desktop.ui.passcode_page import FINAL_TRY
 
 pytestmark = pytest.mark.gui
 WAIT_MS = 10_000
