@@ -1,117 +1,33 @@
-"""Spine client figures against the local sandbox over real mutual TLS.
-
-- GET round trip: the ACS client (build, send, parse, check) vs a bare httpx POST of equivalent, pre-built bytes
-  to the same server with the same TLS setup (target: client <= 1.5x bare, medians).
-- Building and parsing one message, client side only (target: under 1 ms).
-"""
+"""The ACS client against the local sandbox over real mutual TLS: its GET round trip vs a bare httpx POST of
+equivalent, pre-built bytes (target: client <= 1.5x bare, medians), and building one GET and reading one answer
+(target: under 1 ms)."""
 
 from __future__ import annotations
 
-import statistics
-import tempfile
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
-import httpx
-
-from benchmarks.report import Figure, Report
-from consent_desktop.config import TomlFileSource, load_settings
-from consent_desktop.domain.identity import RoleProfile, SpineIdentity
+from benchmarks.report import Report
+from benchmarks.round_trip import IDENTITY, Gate, Interaction, run_against_sandbox
 from consent_desktop.domain.nhs_number import NhsNumber
-from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.spine import acs_messages
 from consent_desktop.spine.acs_client import AcsClient
-from consent_desktop.spine.envelope import OutgoingMessage, read_envelope
 from consent_desktop.spine.exchange import SpineEndpoint
-from consent_desktop.spine.transport import SpineTransport, tls_context
+from consent_desktop.spine.transport import SpineTransport
 
-ROUNDS = 300
 NHS = NhsNumber.parse("9434765919")
-IDENTITY = SpineIdentity(
-    "555000000001",
-    "Benchmark User",
-    RoleProfile("555254240101", "A81001", "Riverside Surgery", "R8001", "Receptionist", frozenset({"B0020"})),
+
+GET = Interaction(
+    "ACS GET",
+    lambda endpoint, now: acs_messages.build_get(NHS, IDENTITY, now=now, **endpoint.addressing()),
+    acs_messages.GET_ANSWERS,
+    lambda answer: acs_messages.read_get_answer(answer.hl7, NHS, datetime.now(UTC)),
 )
 
 
-class _Gate:
-    def require_active(self) -> SpineIdentity:
-        return IDENTITY
-
-
-def _timed(action: Callable[[], object], rounds: int) -> list[float]:
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        action()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
 def run(report: Report) -> None:
-    with tempfile.TemporaryDirectory() as folder, Sandbox(Path(folder)) as sandbox:
-        settings = load_settings([TomlFileSource(sandbox.data.client_config, "client.toml")])
-        spine = settings.spine
-        transport = SpineTransport(spine, settings.tls)
-        endpoint = SpineEndpoint.for_acs(spine)
-        client = AcsClient(transport, endpoint, _Gate())
+    def client(transport: SpineTransport, endpoint: SpineEndpoint) -> Callable[[], object]:
+        acs = AcsClient(transport, endpoint, Gate())
+        return lambda: acs.get_consent(NHS)
 
-        def build_get() -> OutgoingMessage:
-            return acs_messages.build_get(
-                NHS,
-                IDENTITY,
-                to=endpoint.url,
-                spine_asid=endpoint.spine_asid,
-                local_asid=endpoint.local_asid,
-                now=datetime.now(UTC),
-            )
-
-        # Every request needs fresh ids (the sandbox refuses repeats as Spine does), so the bare side posts
-        # messages built in advance: its time is the network and the server alone.
-        prebuilt = [build_get().body for _ in range(ROUNDS + 20)]
-        bare = httpx.Client(verify=tls_context(settings.tls), trust_env=False)
-        headers = {"SOAPAction": acs_messages.GET.action, "Content-Type": "text/xml; charset=UTF-8"}
-        bodies = iter(prebuilt)
-
-        def bare_post() -> None:
-            bare.post(endpoint.url, content=next(bodies), headers=headers).raise_for_status()
-
-        for _ in range(20):  # warm both connections and caches
-            client.get_consent(NHS)
-            bare_post()
-        client_ms, bare_ms = [], []
-        for _ in range(ROUNDS):  # interleaved, so drift on a busy machine hits both sides alike
-            client_ms += _timed(lambda: client.get_consent(NHS), 1)
-            bare_ms += _timed(bare_post, 1)
-        bare.close()
-        client_median, bare_median = statistics.median(client_ms), statistics.median(bare_ms)
-        report.samples["ACS GET round trip, client (ms)"] = client_ms
-        report.samples["ACS GET round trip, bare httpx (ms)"] = bare_ms
-        report.add(
-            Figure(
-                "ACS GET round trip (median)",
-                client_median,
-                bare_median,
-                "ms",
-                "<= 1.5x bare",
-                client_median <= 1.5 * bare_median,
-                f"{ROUNDS} interleaved rounds over mTLS",
-            )
-        )
-
-        sample = transport.post(endpoint.url, acs_messages.GET.action, (message := build_get()).body)
-
-        def build_and_parse() -> None:
-            built = build_get()
-            answer = read_envelope(
-                sample.status, sample.content_type, sample.body, expected=acs_messages.GET_ANSWERS, request=message
-            )
-            acs_messages.read_get_answer(answer.hl7, NHS, datetime.now(UTC))
-            assert built.body
-
-        build_parse_ms = _timed(build_and_parse, 2000)
-        median = statistics.median(build_parse_ms)
-        report.add(Figure("Build one GET and parse one answer (median)", median, None, "ms", "< 1 ms", median < 1.0))
-        transport.close()
+    run_against_sandbox(report, GET, lambda settings: SpineEndpoint.for_acs(settings.spine), client)
