@@ -13,14 +13,15 @@ import threading
 import webbrowser
 from collections.abc import Callable
 
-from consent_desktop.auth.card import CardIdentity, CardPresence, CardToken, PinState
+from consent_desktop.auth.card import CardIdentity, CardPresence, CardToken
 from consent_desktop.auth.cis import CisSignIn, CisTicket
 from consent_desktop.auth.cis2 import Cis2Client, Cis2Tokens
 from consent_desktop.auth.loopback import DEFAULT_TIMEOUT, LoopbackReceiver
 from consent_desktop.auth.providers import CIS2
 from consent_desktop.auth.session import Session, SessionState
+from consent_desktop.auth.sign_in import prove_card_for_unlock, zero
 from consent_desktop.config import AuthSettings
-from consent_desktop.domain.errors import CardError, ConsentDesktopError, NoCard, PinLocked, SignInFailed
+from consent_desktop.domain.errors import CardError, ConsentDesktopError, NoCard, SignInFailed
 from consent_desktop.domain.identity import SpineIdentity
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class Cis2SignInFlow:
         """ACTIVE (one role, or LOCKED if the card left meanwhile) or CHOOSING_ROLE. A PIN, if given, is wiped
         unused: CIS2 asks for it in its own software."""
         if pin is not None:
-            _zero(pin)
+            zero(pin)
         cancelled = threading.Event()
         self._session.begin_sign_in()
         with self._lock:
@@ -97,13 +98,7 @@ class Cis2SignInFlow:
         """The same user's card and PIN resume the session while its tokens are valid; another user's card
         signs everyone out (IdentityMismatch), as does a session that expired while locked."""
         try:
-            try:
-                self._session.require_locked()
-                if self._token.pin_state(token_label) is PinState.LOCKED:
-                    raise PinLocked()
-                card = self._token.login(pin, token_label)
-            finally:
-                _zero(pin)
+            card = prove_card_for_unlock(self._session, self._token, pin, token_label)
             self._token.logout()  # the PIN is proven; nothing is signed with the card under CIS2
             return self._session.unlock(card)
         except BaseException:
@@ -188,7 +183,3 @@ class Cis2SignInFlow:
             self._client.end_session(tokens)
         except ConsentDesktopError as exc:
             log.warning("could not end the CIS2 session: %s", exc.details)
-
-
-def _zero(pin: bytearray) -> None:
-    pin[:] = bytes(len(pin))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from consent_desktop.auth.card import CardToken, PinState
+from consent_desktop.auth.card import CardIdentity, CardToken, PinState
 from consent_desktop.auth.cis import CisClient, CisTicket
 from consent_desktop.auth.providers import CIS
 from consent_desktop.auth.session import Session, SessionState
@@ -72,7 +72,7 @@ class SignInFlow:
                 self._session.sign_in_failed(reason)
                 raise
         finally:
-            _zero(pin)
+            zero(pin)
 
     def _sign_in(self, pin: bytearray, token_label: str | None) -> SessionState:
         if self._token.pin_state(token_label) is PinState.LOCKED:
@@ -109,14 +109,7 @@ class SignInFlow:
         as does a session that expired while locked."""
         ticket = self._session.ticket
         try:
-            try:
-                self._session.require_locked()
-                if self._token.pin_state(token_label) is PinState.LOCKED:
-                    raise PinLocked()
-                card = self._token.login(pin, token_label)
-            finally:
-                _zero(pin)
-            return self._session.unlock(card)
+            return self._session.unlock(prove_card_for_unlock(self._session, self._token, pin, token_label))
         except BaseException:
             if ticket is not None and self._session.state is SessionState.SIGNED_OUT:
                 self._end_quietly(ticket)
@@ -152,5 +145,17 @@ class SignInFlow:
             log.warning("could not log out of the card: %s", exc.details)
 
 
-def _zero(pin: bytearray) -> None:
+def prove_card_for_unlock(session: Session, token: CardToken, pin: bytearray, token_label: str | None) -> CardIdentity:
+    """The card's identity, once its PIN is proven, to unlock a locked session. Refuses before any PIN reaches
+    the card when the session is not locked (or has expired) or the card is locked; the PIN is zeroed."""
+    try:
+        session.require_locked()
+        if token.pin_state(token_label) is PinState.LOCKED:
+            raise PinLocked()
+        return token.login(pin, token_label)
+    finally:
+        zero(pin)
+
+
+def zero(pin: bytearray) -> None:
     pin[:] = bytes(len(pin))
