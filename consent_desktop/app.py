@@ -29,6 +29,7 @@ from consent_desktop.ui.main_window import MainWindow, build_main_window
 from consent_desktop.ui.training_panel import TrainingKit
 
 if TYPE_CHECKING:
+    from consent_desktop.auth.card import CardPresence
     from consent_desktop.controller.workstation import Workstation
 
 log = logging.getLogger(__name__)
@@ -49,17 +50,18 @@ def start_app(
     here first, so a misconfigured workstation never opens. The caller shows the window, and calls
     ``controller.shutdown()`` at the end; a failure to build arrives as ``controller.failed(error, "start")``."""
     check_settings(settings)
-    recipe = WorkstationRecipe(settings, choose_presence(settings), lambda: _assemble(settings))
+    presence = choose_presence(settings)  # the screen's training reader must be the workstation's own
+    recipe = WorkstationRecipe(settings, presence, lambda: _assemble(settings, presence))
     controller = Controller(recipe)
     window = build_main_window(controller, settings, training=training, preferences_path=preferences_path)
     controller.start()
     return RunningApp(controller, window)
 
 
-def _assemble(settings: Settings) -> Workstation:
+def _assemble(settings: Settings, presence: CardPresence) -> Workstation:
     from consent_desktop.controller.assembly import assemble  # on the card lane, not while the window opens
 
-    return assemble(settings)
+    return assemble(settings, presence=presence)
 
 
 def _cannot_start(app: QApplication, error: ConsentDesktopError, action: str) -> None:
