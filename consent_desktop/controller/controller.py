@@ -299,6 +299,8 @@ class Controller(QObject):
         label: str = "",
         keep: bool = False,
     ) -> None:
+        if self._closed:
+            return  # events still queued when the app closed start nothing new
         self.runner.submit(
             work,
             on_success=done,

@@ -32,9 +32,8 @@ from consent_desktop.ui.history_dialog import HistoryDialog
 from consent_desktop.ui.resources import pixmap
 from consent_desktop.ui.slip import DEFAULT_FILE_NAME, render_pdf, slip_for
 from consent_desktop.ui.text import label, named
-from consent_desktop.ui.wording import CANNOT_CANCEL, GP_SYSTEM_NOTE, when
+from consent_desktop.ui.wording import CANNOT_CANCEL, GP_SYSTEM_NOTE, SAVE_SLIP, when
 
-SAVE_SLIP = "save the confirmation slip"
 READING = "Reading consent from Spine\N{HORIZONTAL ELLIPSIS}"
 NOT_KNOWN = "Not known \N{EM DASH} use Check again to read what Spine holds now"
 _RESULT_KIND = {SaveOutcome.SAVED: "success", SaveOutcome.NOT_SAVED: "error", SaveOutcome.UNCONFIRMED: "warning"}

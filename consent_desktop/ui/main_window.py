@@ -20,7 +20,6 @@ from consent_desktop.controller.controller import Controller
 from consent_desktop.domain.consent import ConsentRecord, SaveOutcome, SaveResult
 from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.domain.patient import Patient, TraceOutcome
-from consent_desktop.ui.consent_panel import SAVE_SLIP
 from consent_desktop.ui.lock_page import LockPage
 from consent_desktop.ui.resources import icon, load_icons, style_sheet
 from consent_desktop.ui.role_page import RolePage
@@ -29,11 +28,11 @@ from consent_desktop.ui.sign_in_page import SignInPage
 from consent_desktop.ui.status_bar import StatusBar
 from consent_desktop.ui.text import apply_text_scale, named
 from consent_desktop.ui.training_panel import TrainingBanner, TrainingKit
-from consent_desktop.ui.wording import CANNOT_CANCEL
-from consent_desktop.ui.work_page import WorkPage
+from consent_desktop.ui.wording import CANNOT_CANCEL, SAVE_SLIP
 
 if TYPE_CHECKING:
     from consent_desktop.audit import AuditEntry  # annotations only: the audit module is not loaded at start-up
+    from consent_desktop.ui.work_page import WorkPage
 
 TITLE = "Consent Desktop"
 SAVE_PREFERENCES = "save your preferences"
@@ -72,10 +71,10 @@ class MainWindow(QMainWindow):
 
         self.sign_in = SignInPage(controller, training)
         self.role = RolePage(controller)
-        self.work = WorkPage(controller)
+        self._work: WorkPage | None = None  # built when first needed: the sign-in screen opens without it
         self.lock = LockPage(controller, training)
         self.pages = QStackedWidget()
-        for page in (self.sign_in, self.role, self.work, self.lock):
+        for page in (self.sign_in, self.role, self.lock):
             self.pages.addWidget(page)
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -106,6 +105,16 @@ class MainWindow(QMainWindow):
 
     def show_page(self, page: QWidget) -> None:
         self.pages.setCurrentWidget(page)
+
+    @property
+    def work(self) -> WorkPage:
+        """The patient screen (search, banner, consent), built the first time anything needs it."""
+        if self._work is None:
+            from consent_desktop.ui.work_page import WorkPage
+
+            self._work = WorkPage(self.controller)
+            self.pages.addWidget(self._work)
+        return self._work
 
     @property
     def page(self) -> QWidget | None:
@@ -198,8 +207,10 @@ class MainWindow(QMainWindow):
             self._held_failures.append((error, action))  # shown with the patient after unlocking
             return
         page = self.page
-        if isinstance(page, SignInPage | RolePage | LockPage | WorkPage):
+        if isinstance(page, SignInPage | RolePage | LockPage):
             page.show_failure(error, action)
+        elif page is self._work:
+            self.work.show_failure(error, action)
 
     def _on_busy(self, text: str) -> None:
         self.status.show_busy(text)

@@ -62,3 +62,6 @@ def expressed_from_value(value: str) -> ExpressedBy | None:
         if expressed.value == value:
             return expressed
     return None
+
+
+SAVE_SLIP = "save the confirmation slip"  # the action named when the slip is written (and in IT's details)
