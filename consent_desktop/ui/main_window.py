@@ -10,8 +10,8 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from consent_desktop.auth.session import EXPIRED, SessionChange, SessionState
@@ -238,6 +238,12 @@ class MainWindow(QMainWindow):
                 self.settings_dialog.message.show_message(f"Text size {round(scale * 100)}% saved.", "success")
 
     # --- window behaviour --------------------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._work is None:
+            # Once the sign-in screen is up, build the patient screen while the user reaches for their card.
+            QTimer.singleShot(0, lambda: self.work)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.work.consent.saving:
