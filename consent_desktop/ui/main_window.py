@@ -46,6 +46,9 @@ _SIGNED_OUT_BECAUSE = {
 }
 
 
+PREPARE_WORK_MS = 150  # after the sign-in screen has been painted, before anyone can have typed a passcode
+
+
 class MainWindow(QMainWindow):
     def __init__(
         self,
@@ -243,7 +246,7 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if self._work is None:
             # Once the sign-in screen is up, build the patient screen while the user reaches for their card.
-            QTimer.singleShot(0, lambda: self.work)
+            QTimer.singleShot(PREPARE_WORK_MS, self, lambda: self.work)  # not after the window has gone
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.work.consent.saving:
