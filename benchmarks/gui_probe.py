@@ -1,7 +1,8 @@
 """A child process for the GUI benchmarks: ``python -m benchmarks.gui_probe MODE [CONFIG]``.
 
 Modes: ``bare`` (a bare PySide6 window), ``app`` (the app's sign-in window, as ``consent-desktop --config CONFIG``
-starts it), ``lookups`` (the app signed in with the training card, then 200 lookups). It prints one JSON line:
+starts it), ``lookups`` (the app signed in with the training card, then 200 lookups), ``stall`` (the event loop's
+gaps during a whole flow, in a process of its own like the app's). It prints one JSON line:
 ``ready`` when its window is on screen (the parent times that from launch), and the figures it measured.
 """
 
@@ -117,9 +118,17 @@ def lookups(config: Path) -> None:
     controller.shutdown()
 
 
+def stall(config: Path) -> None:
+    from benchmarks.gui_stall import measure_flow
+
+    _emit(gaps_ms=measure_flow(config))
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
-    if mode == "bare":
+    if mode == "stall":
+        stall(Path(sys.argv[2]))
+    elif mode == "bare":
         bare()
     elif mode == "app":
         app_start(Path(sys.argv[2]))
