@@ -8,40 +8,20 @@ and reports "saved", "not saved" or "could not confirm" from what Spine now hold
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from datetime import datetime
 
 from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, SaveOutcome, SaveResult
 from consent_desktop.domain.errors import ConsentDesktopError, SessionNotActive, SpineError, SpineRejected
-from consent_desktop.domain.identity import SessionGate, SpineIdentity
+from consent_desktop.domain.identity import SpineIdentity
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.spine import acs_messages
 from consent_desktop.spine.envelope import OutgoingMessage
-from consent_desktop.spine.exchange import Exchange, SpineEndpoint, utc_now
-from consent_desktop.spine.transport import SpineTransport
+from consent_desktop.spine.exchange import SpineService
 
 log = logging.getLogger(__name__)
 
 
-class AcsClient:
-    def __init__(
-        self,
-        transport: SpineTransport,
-        endpoint: SpineEndpoint,
-        session: SessionGate,
-        *,
-        attempts: int = 3,
-        backoff: float = 0.2,
-        clock: Callable[[], datetime] = utc_now,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._endpoint = endpoint
-        self._exchange = Exchange(
-            transport, endpoint.url, session, attempts=attempts, backoff=backoff, clock=clock, sleep=sleep
-        )
-        self._clock = clock
-
+class AcsClient(SpineService):
     def get_consent(self, nhs_number: NhsNumber) -> ConsentRecord:
         """The current record; retried only on a failed connection or a retriable SOAP fault."""
 

@@ -93,3 +93,25 @@ class Exchange:
                 log.info("%s attempt %d failed (%s); retrying", what, attempt, error.details)
                 self._sleep(self._backoff * 2 ** (attempt - 1))
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class SpineService:
+    """A client of one Spine service: where the service is, and the exchange every one of its requests goes
+    through (the session asked each time, fresh ids, reads retried only when safe)."""
+
+    def __init__(
+        self,
+        transport: SpineTransport,
+        endpoint: SpineEndpoint,
+        session: SessionGate,
+        *,
+        attempts: int = 3,
+        backoff: float = 0.2,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._endpoint = endpoint
+        self._clock = clock
+        self._exchange = Exchange(
+            transport, endpoint.url, session, attempts=attempts, backoff=backoff, clock=clock, sleep=sleep
+        )

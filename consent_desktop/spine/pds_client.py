@@ -6,18 +6,15 @@ certainly never reached Spine or Spine's messaging layer says trying again is sa
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from consent_desktop.domain.identity import SessionGate, SpineIdentity
+from consent_desktop.domain.identity import SpineIdentity
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.domain.patient import Patient, TraceOutcome, TraceQuery
 from consent_desktop.spine import pds_messages
 from consent_desktop.spine.envelope import OutgoingMessage
-from consent_desktop.spine.exchange import Exchange, SpineEndpoint, utc_now
-from consent_desktop.spine.transport import SpineTransport
+from consent_desktop.spine.exchange import SpineService
 
 
 class PatientDirectory(Protocol):
@@ -36,24 +33,8 @@ class PatientDirectory(Protocol):
         ...
 
 
-class PdsClient:
+class PdsClient(SpineService):
     """The Spine adapter for :class:`PatientDirectory`."""
-
-    def __init__(
-        self,
-        transport: SpineTransport,
-        endpoint: SpineEndpoint,
-        session: SessionGate,
-        *,
-        attempts: int = 3,
-        backoff: float = 0.2,
-        clock: Callable[[], datetime] = utc_now,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._endpoint = endpoint
-        self._exchange = Exchange(
-            transport, endpoint.url, session, attempts=attempts, backoff=backoff, clock=clock, sleep=sleep
-        )
 
     def retrieve(self, nhs_number: NhsNumber) -> Patient:
         def build(identity: SpineIdentity, now: datetime) -> OutgoingMessage:
