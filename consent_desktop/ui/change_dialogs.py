@@ -91,13 +91,7 @@ class ChangeConsentDialog(_Wipeable):
         self.count = label()
         self.hint = label(CHOOSE_HOW)
 
-        buttons = QDialogButtonBox()
-        self.go = named(QPushButton("&Continue"), "Continue to the confirmation")
-        cancel = named(QPushButton("Cancel"), "Cancel the change")
-        buttons.addButton(self.go, QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton(cancel, QDialogButtonBox.ButtonRole.RejectRole)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons, self.go = _buttons(self, "&Continue", "Continue to the confirmation", "Cancel the change")
 
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
@@ -172,13 +166,7 @@ class ConfirmChangeDialog(_Wipeable):
         change.addRow("Note", label(" ".join(note.split()) or "None"))
         consequence = label(CONSEQUENCES[choice])
         warning = label(f"Saving sends the change to Spine at once. {CANNOT_CANCEL}", bold=True)
-        buttons = QDialogButtonBox()
-        self.save = named(QPushButton("&Save to Spine"), "Save the change to Spine")
-        cancel = named(QPushButton("Cancel"), "Cancel; nothing is sent")
-        buttons.addButton(self.save, QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton(cancel, QDialogButtonBox.ButtonRole.RejectRole)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
+        buttons, self.save = _buttons(self, "&Save to Spine", "Save the change to Spine", "Cancel; nothing is sent")
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addLayout(_patient_lines(patient, today))
@@ -187,3 +175,14 @@ class ConfirmChangeDialog(_Wipeable):
         layout.addWidget(warning)
         layout.addWidget(buttons)
         self.save.setDefault(True)
+
+
+def _buttons(dialog: QDialog, go: str, go_name: str, cancel_name: str) -> tuple[QDialogButtonBox, QPushButton]:
+    """The dialog's two answers: go on (the default is set by the dialog) or cancel, which sends nothing."""
+    buttons = QDialogButtonBox()
+    go_button = named(QPushButton(go), go_name)
+    buttons.addButton(go_button, QDialogButtonBox.ButtonRole.AcceptRole)
+    buttons.addButton(named(QPushButton("Cancel"), cancel_name), QDialogButtonBox.ButtonRole.RejectRole)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons, go_button
