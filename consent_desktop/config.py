@@ -12,7 +12,7 @@ import tomllib
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -272,11 +272,6 @@ def load_settings(sources: Iterable[ConfigSource]) -> Settings:
         }
         sections[section] = section_type(**values)
     return Settings(**sections, sources={key: source for key, (_, source) in merged.items()})
-
-
-def with_overrides(settings: Settings, **sections: object) -> Settings:
-    """A copy with whole sections replaced (tests and the training-mode launcher)."""
-    return replace(settings, **sections)  # type: ignore[arg-type]
 
 
 def _is_path(tp: Any) -> bool:

@@ -53,19 +53,12 @@ Handler = Callable[[Request], Response]
 class Router:
     def __init__(self) -> None:
         self._routes: dict[tuple[str, str], Handler] = {}
-        self._prefixes: list[tuple[str, str, Handler]] = []
 
     def add(self, method: str, path: str, handler: Handler) -> None:
         self._routes[(method, path)] = handler
 
-    def add_prefix(self, method: str, prefix: str, handler: Handler) -> None:
-        self._prefixes.append((method, prefix, handler))
-
     def find(self, method: str, path: str) -> Handler | None:
-        handler = self._routes.get((method, path))
-        if handler is not None:
-            return handler
-        return next((h for m, p, h in self._prefixes if m == method and path.startswith(p)), None)
+        return self._routes.get((method, path))
 
 
 class _TlsServer(ThreadingHTTPServer):

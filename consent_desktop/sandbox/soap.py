@@ -110,7 +110,8 @@ def read_request(body: bytes, soap_action: str) -> Incoming:
         raise Refusal(soap_fault("300", "SOAP_COMM_FUNC_RCV_ERROR: INCONSISTENT_COMM_FUNC_RCV"))
     if not header_snd or header_snd != body_snd:
         raise Refusal(soap_fault("300", "SOAP_COMM_FUNC_SND_ERROR: INCONSISTENT_COMM_FUNC_SND"))
-    hl7_id = (path(message, "id").get("root") if path(message, "id") is not None else None) or ""  # type: ignore[union-attr]
+    id_element = path(message, "id")
+    hl7_id = (id_element.get("root") if id_element is not None else None) or ""
     incoming = Incoming(
         message_id=message_id.removeprefix("uuid:"),
         action=action,

@@ -72,10 +72,6 @@ class PatientBanner(QFrame):
         layout.addLayout(confirm_row)
         self.clear()
 
-    @property
-    def is_confirmed(self) -> bool:
-        return self.patient is not None and not self.confirm.isEnabled()
-
     def show_patient(self, patient: Patient, today: date) -> None:
         self.clear()
         self.patient = patient
