@@ -28,7 +28,7 @@ class AcsClient(SpineService):
         def build(identity: SpineIdentity, now: datetime) -> OutgoingMessage:
             return acs_messages.build_get(nhs_number, identity, now=now, **self._endpoint.addressing())
 
-        return self._exchange.read(
+        return self._read(
             "ACS read",
             build,
             acs_messages.GET_ANSWERS,
@@ -42,7 +42,7 @@ class AcsClient(SpineService):
             return acs_messages.build_set(nhs_number, choice, identity, now=now, **self._endpoint.addressing())
 
         try:
-            answer = self._exchange.once(build, acs_messages.SET_ANSWERS)
+            answer = self._once(build, acs_messages.SET_ANSWERS)
             acs_messages.read_set_answer(answer.hl7)
         except SpineRejected as rejected:
             return self._result(SaveOutcome.NOT_SAVED, nhs_number, choice, None, rejected.user_message)

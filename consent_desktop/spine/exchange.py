@@ -56,48 +56,10 @@ def safe_to_retry(error: SpineError) -> bool:
     return not error.request_sent
 
 
-class Exchange:
-    def __init__(
-        self,
-        transport: SpineTransport,
-        url: str,
-        session: SessionGate,
-        *,
-        attempts: int = 3,
-        backoff: float = 0.2,
-        clock: Callable[[], datetime] = utc_now,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._transport = transport
-        self._url = url
-        self._session = session
-        self._attempts = max(1, attempts)
-        self._backoff = backoff
-        self.clock = clock
-        self._sleep = sleep
-
-    def once(self, build: Build, expected: frozenset[str]) -> Answer:
-        """One attempt: no retry whatever happens (the only way a change is ever sent)."""
-        message = build(self._session.require_active(), self.clock())
-        http = self._transport.post(self._url, message.interaction.action, message.body)
-        return read_envelope(http.status, http.content_type, http.body, expected=expected, request=message)
-
-    def read(self, what: str, build: Build, expected: frozenset[str], parse: Callable[[Answer], T]) -> T:
-        """A read, retried with backoff while it is safe to."""
-        for attempt in range(1, self._attempts + 1):
-            try:
-                return parse(self.once(build, expected))
-            except SpineError as error:
-                if attempt == self._attempts or not safe_to_retry(error):
-                    raise
-                log.info("%s attempt %d failed (%s); retrying", what, attempt, error.details)
-                self._sleep(self._backoff * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")  # pragma: no cover
-
-
 class SpineService:
-    """A client of one Spine service: where the service is, and the exchange every one of its requests goes
-    through (the session asked each time, fresh ids, reads retried only when safe)."""
+    """A client of one Spine service. Every request goes through :meth:`_once`: the session is asked for the
+    signed-in identity first (so nothing is sent once it has locked) and each attempt is built afresh (new message
+    ids); only reads (:meth:`_read`) are retried, and only when it is safe."""
 
     def __init__(
         self,
@@ -110,8 +72,28 @@ class SpineService:
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._transport = transport
         self._endpoint = endpoint
+        self._session = session
+        self._attempts = max(1, attempts)
+        self._backoff = backoff
         self._clock = clock
-        self._exchange = Exchange(
-            transport, endpoint.url, session, attempts=attempts, backoff=backoff, clock=clock, sleep=sleep
-        )
+        self._sleep = sleep
+
+    def _once(self, build: Build, expected: frozenset[str]) -> Answer:
+        """One attempt: no retry whatever happens (the only way a change is ever sent)."""
+        message = build(self._session.require_active(), self._clock())
+        http = self._transport.post(self._endpoint.url, message.interaction.action, message.body)
+        return read_envelope(http.status, http.content_type, http.body, expected=expected, request=message)
+
+    def _read(self, what: str, build: Build, expected: frozenset[str], parse: Callable[[Answer], T]) -> T:
+        """A read, retried with backoff while it is safe to."""
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return parse(self._once(build, expected))
+            except SpineError as error:
+                if attempt == self._attempts or not safe_to_retry(error):
+                    raise
+                log.info("%s attempt %d failed (%s); retrying", what, attempt, error.details)
+                self._sleep(self._backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")  # pragma: no cover

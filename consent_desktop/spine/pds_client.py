@@ -40,7 +40,7 @@ class PdsClient(SpineService):
         def build(identity: SpineIdentity, now: datetime) -> OutgoingMessage:
             return pds_messages.build_retrieval(nhs_number, identity, now=now, **self._endpoint.addressing())
 
-        return self._exchange.read(
+        return self._read(
             "PDS retrieval",
             build,
             pds_messages.RETRIEVE_ANSWERS,
@@ -51,6 +51,6 @@ class PdsClient(SpineService):
         def build(identity: SpineIdentity, now: datetime) -> OutgoingMessage:
             return pds_messages.build_trace(query, identity, now=now, **self._endpoint.addressing())
 
-        return self._exchange.read(
+        return self._read(
             "PDS trace", build, pds_messages.TRACE_ANSWERS, lambda answer: pds_messages.read_trace(answer.hl7)
         )
