@@ -20,6 +20,7 @@ from consent_desktop.auth.card import CardIdentity, CardToken
 from consent_desktop.config import Settings
 from consent_desktop.domain.errors import ConfigError, SessionNotActive, SignInFailed
 from consent_desktop.domain.identity import RoleProfile
+from consent_desktop.verified_tls import verified_context
 
 SIGNATURE_ALGORITHM = "RSASSA-PKCS1-v1_5-SHA256"  # what CardToken.sign produces
 MAX_ANSWER = 256 * 1024
@@ -100,7 +101,7 @@ class CisClient:
             raise ConfigError("settings", "auth.cis_url", "the sign-in service address must start with https://")
         self._base = base_url.rstrip("/")
         self._client = httpx.Client(
-            verify=_tls_context(ca_bundle),
+            verify=verified_context(ca_bundle, "tls.ca_bundle", checking="the sign-in service"),
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
             transport=transport,
             follow_redirects=False,
@@ -200,7 +201,7 @@ class CisClient:
                 f"CIS {name}: {type(exc).__name__}",
                 retryable=True,
             ) from None
-        document = _json_object(bytes(received))
+        document = json_object(bytes(received))
         if status == 200 and document is not None:
             return document
         raise _refusal(name, status, document)
@@ -212,18 +213,8 @@ class CisClient:
         self.close()
 
 
-def _tls_context(ca_bundle: Path | None) -> ssl.SSLContext:
-    if ca_bundle is None:
-        raise ConfigError("settings", "tls.ca_bundle", "no CA bundle is configured to check the sign-in service")
-    try:
-        context = ssl.create_default_context(cafile=str(ca_bundle))
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(str(ca_bundle), "tls.ca_bundle", f"cannot be loaded ({exc})") from exc
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context
-
-
-def _json_object(body: bytes) -> dict[str, object] | None:
+def json_object(body: bytes) -> dict[str, object] | None:
+    """A JSON object from a service, or None for anything else (the caller says what was wrong)."""
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):

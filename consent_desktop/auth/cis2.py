@@ -17,7 +17,6 @@ error's details.
 from __future__ import annotations
 
 import hmac
-import json
 import re
 import ssl
 import threading
@@ -37,12 +36,14 @@ from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
+from consent_desktop.auth.cis import json_object
 from consent_desktop.config import Settings
 from consent_desktop.domain.errors import (
     ConfigError,
     SignInFailed,
 )
 from consent_desktop.domain.identity import RoleProfile
+from consent_desktop.verified_tls import verified_context
 
 # CIS2's scopes for the user's id and name ("nhsperson"), role profiles ("nationalrbacaccess") and the names of
 # their organisations ("associatedorgs").
@@ -126,7 +127,7 @@ class Cis2Client:
         self.client_id = client_id
         self._clock = clock
         self._client = httpx.Client(
-            verify=_tls_context(ca_bundle),
+            verify=verified_context(ca_bundle, "cis2.ca_bundle", checking="the CIS2 service", system_trust=True),
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
             transport=transport,
             follow_redirects=False,
@@ -347,7 +348,7 @@ class Cis2Client:
                 f"CIS2 {what}: {type(exc).__name__}",
                 retryable=True,
             ) from None
-        return status, _json_object(bytes(received)) if json_answer else None
+        return status, json_object(bytes(received)) if json_answer else None
 
 
 # --- answers -------------------------------------------------------------------------------------------------
@@ -442,14 +443,6 @@ def _text(document: Mapping[str, object], name: str) -> str:
     return value
 
 
-def _json_object(body: bytes) -> dict[str, object] | None:
-    try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return document if isinstance(document, dict) else None
-
-
 def _provider_refused(error: str) -> SignInFailed:
     if error == "access_denied":
         return SignInFailed("Sign-in was cancelled in the browser.", "CIS2 authorize: access_denied", retryable=True)
@@ -502,13 +495,3 @@ def _connect_failure(exc: httpx.ConnectError, what: str) -> SignInFailed:
         f"CIS2 {what}: connect failed",
         retryable=True,
     )
-
-
-def _tls_context(ca_bundle: Path | None) -> ssl.SSLContext:
-    """The configured bundle, or the operating system's trust store (on Windows, its certificate store)."""
-    try:
-        context = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle is not None else None)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(str(ca_bundle), "cis2.ca_bundle", f"cannot be loaded ({exc})") from exc
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    return context

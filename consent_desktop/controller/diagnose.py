@@ -18,6 +18,7 @@ from consent_desktop.config import Settings, describe
 from consent_desktop.controller.settings_check import settings_problems
 from consent_desktop.domain.errors import ConfigError
 from consent_desktop.spine.transport import tls_context
+from consent_desktop.verified_tls import verified_context
 
 EXPIRY_WARNING_DAYS = 30
 
@@ -88,7 +89,7 @@ def diagnose(settings: Settings, *, timeout: float = 5.0) -> DiagnoseReport:
     for name, url in endpoints.items():
         report.checks.append(_handshake(name, url, spine_tls, timeout))
     if settings.auth.provider == "cis" and settings.auth.cis_url:
-        identity_tls = ssl.create_default_context(cafile=str(settings.tls.ca_bundle))
+        identity_tls = verified_context(settings.tls.ca_bundle, "tls.ca_bundle", checking="the sign-in service")
         report.checks.append(_handshake("CIS sign-in service", settings.auth.cis_url, identity_tls, timeout))
     return report
 

@@ -17,6 +17,7 @@ import httpx
 from consent_desktop.config import SpineSettings, TlsSettings
 from consent_desktop.domain.errors import ConfigError, SpineTimeout, SpineUnavailable, TlsFailure, UnexpectedResponse
 from consent_desktop.spine.safe_xml import MAX_BYTES
+from consent_desktop.verified_tls import verified_context
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,7 @@ class HttpAnswer:
 
 def tls_context(tls: TlsSettings) -> ssl.SSLContext:
     """Server certificate always verified against the configured CA bundle; our endpoint certificate presented."""
-    if tls.ca_bundle is None:
-        raise ConfigError("settings", "tls.ca_bundle", "no CA bundle is configured to check Spine's certificate")
-    try:
-        context = ssl.create_default_context(cafile=str(tls.ca_bundle))
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(str(tls.ca_bundle), "tls.ca_bundle", f"cannot be loaded ({exc})") from exc
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context = verified_context(tls.ca_bundle, "tls.ca_bundle", checking="Spine's certificate")
     if tls.client_cert is not None:
         _load_client_certificate(context, tls.client_cert, tls.client_key)
     return context
