@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,25 +27,27 @@ def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def run(
-    sandbox: Sandbox,
-    *args: str,
-    pin: str = TRAINING_PIN,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> tuple[int, str, str]:
-    monkeypatch.setattr("sys.stdin", io.StringIO(pin + "\n"))
-    code = cli.main(["--config", str(sandbox.data.client_config), *args])
-    out, err = capsys.readouterr()
-    return code, out, err
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+    """``run(*arguments, pin=...)``: the CLI against the sandbox, the passcode on standard input; the exit code,
+    standard output and standard error."""
+
+    def run_cli(*args: str, pin: str = TRAINING_PIN) -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(pin + "\n"))
+        code = cli.main(["--config", str(card_sandbox.data.client_config), *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run_cli
 
 
 @pytest.mark.hazard("HAZ-003")
-def test_get_set_get_and_the_change_survives_a_restart(
-    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_get_set_get_and_the_change_survives_a_restart(run: Run, card_sandbox: Sandbox) -> None:
     def cli_run(*args: str) -> tuple[int, str, str]:
-        return run(card_sandbox, *args, "--pin-stdin", capsys=capsys, monkeypatch=monkeypatch)
+        return run(*args, "--pin-stdin")
 
     code, out, _ = cli_run("permissions", "get", "9434765919")
     assert code == 0 and "No preference recorded" in out and "943 476 5919" in out
@@ -58,132 +61,56 @@ def test_get_set_get_and_the_change_survives_a_restart(
     assert json.loads(out)["plain_english"] == "Opted out of the Summary Care Record"
 
 
-def test_wrong_passcode_is_one_plain_line(
-    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    code, out, err = run(
-        card_sandbox,
-        "permissions",
-        "get",
-        "9434765919",
-        "--pin-stdin",
-        pin="000000",
-        capsys=capsys,
-        monkeypatch=monkeypatch,
-    )
+def test_wrong_passcode_is_one_plain_line(run: Run) -> None:
+    code, out, err = run("permissions", "get", "9434765919", "--pin-stdin", pin="000000")
     assert code == 1 and out == ""
     assert err.strip() == "The passcode was not correct."
 
 
 @pytest.mark.hazard("HAZ-001")
-def test_bad_nhs_number_is_refused_before_any_sign_in(
-    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    code, out, _ = run(
-        card_sandbox,
-        "permissions",
-        "get",
-        "9434765918",
-        "--pin-stdin",
-        "--json",
-        capsys=capsys,
-        monkeypatch=monkeypatch,
-    )
+def test_bad_nhs_number_is_refused_before_any_sign_in(run: Run) -> None:
+    code, out, _ = run("permissions", "get", "9434765918", "--pin-stdin", "--json")
     document = json.loads(out)  # with --json, the one object goes to standard output, failures included
     assert code == 1 and document["field"] == "nhs_number" and "last digit" in document["error"]
 
 
 @pytest.mark.hazard("HAZ-005")
-def test_several_roles_need_a_choice(
-    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_several_roles_need_a_choice(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONSENT_DESKTOP__AUTH__TOKEN_LABEL", GP.token_label)
-    code, _, err = run(
-        card_sandbox, "permissions", "get", "9434765919", "--pin-stdin", capsys=capsys, monkeypatch=monkeypatch
-    )
+    code, _, err = run("permissions", "get", "9434765919", "--pin-stdin")
     assert code == 1 and "choose one with --role" in err and GP.roles[1].role_profile_id in err
-    code, out, _ = run(
-        card_sandbox,
-        "permissions",
-        "get",
-        "9434765919",
-        "--pin-stdin",
-        "--role",
-        GP.roles[1].role_profile_id,
-        capsys=capsys,
-        monkeypatch=monkeypatch,
-    )
+    code, out, _ = run("permissions", "get", "9434765919", "--pin-stdin", "--role", GP.roles[1].role_profile_id)
     assert code == 0 and "No preference recorded" in out
 
 
 @pytest.mark.hazard("HAZ-005")
 def test_a_role_without_b0020_can_view_but_not_change(
-    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    run: Run, card_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CONSENT_DESKTOP__AUTH__TOKEN_LABEL", ADMIN_NO_B0020.token_label)
-    code, _, _ = run(
-        card_sandbox, "permissions", "get", "9434765919", "--pin-stdin", capsys=capsys, monkeypatch=monkeypatch
-    )
+    code, _, _ = run("permissions", "get", "9434765919", "--pin-stdin")
     assert code == 0
-    code, _, err = run(
-        card_sandbox,
-        "permissions",
-        "set",
-        "9434765919",
-        "--to",
-        "no",
-        "--expressed-by",
-        "by-phone",
-        "--pin-stdin",
-        capsys=capsys,
-        monkeypatch=monkeypatch,
-    )
+    code, _, err = run("permissions", "set", "9434765919", "--to", "no", "--expressed-by", "by-phone", "--pin-stdin")
     assert code == 1 and "does not include B0020" in err
     assert card_sandbox.store is not None and card_sandbox.store.changes() == []
 
 
 @pytest.mark.hazard("HAZ-006")
-def test_deceased_patient_consent_is_not_changed(
-    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_deceased_patient_consent_is_not_changed(run: Run, card_sandbox: Sandbox) -> None:
     code, _, err = run(
-        card_sandbox,
-        "permissions",
-        "set",
-        patients.DECEASED_EXAMPLE,
-        "--to",
-        "no",
-        "--expressed-by",
-        "signed-form",
-        "--pin-stdin",
-        capsys=capsys,
-        monkeypatch=monkeypatch,
+        "permissions", "set", patients.DECEASED_EXAMPLE, "--to", "no", "--expressed-by", "signed-form", "--pin-stdin"
     )
     assert code == 1 and "has died" in err and "Consent changes are blocked" in err
     assert card_sandbox.store is not None and card_sandbox.store.changes() == []
 
 
 @pytest.mark.hazard("HAZ-004")
-def test_an_unconfirmable_change_exits_3(
-    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_unconfirmable_change_exits_3(run: Run, card_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     assert card_sandbox.store is not None
     card_sandbox.store.set_fault("drop-after-commit", scope="set", times=1)
     card_sandbox.store.set_fault("http-503", scope="get", times=10)  # after the pre-change read
     monkeypatch.setattr(cli, "_change", _change_without_reading_first)
-    code, _, err = run(
-        card_sandbox,
-        "permissions",
-        "set",
-        "9434765919",
-        "--to",
-        "no",
-        "--expressed-by",
-        "in-person",
-        "--pin-stdin",
-        capsys=capsys,
-        monkeypatch=monkeypatch,
-    )
+    code, _, err = run("permissions", "set", "9434765919", "--to", "no", "--expressed-by", "in-person", "--pin-stdin")
     assert code == 3 and "check again" in err
 
 
@@ -193,25 +120,13 @@ def _change_without_reading_first(workstation, nhs, choice, expressed, note):  #
 
 
 @pytest.mark.hazard("HAZ-006", "HAZ-008")
-def test_restricted_patient_location_is_nowhere(
-    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, private_home: Path
-) -> None:
+def test_restricted_patient_location_is_nowhere(run: Run, private_home: Path) -> None:
     outputs = []
     for extra in ((), ("--json",)):
-        code, out, err = run(
-            card_sandbox,
-            "patient",
-            "show",
-            RESTRICTED.nhs_number,
-            "--pin-stdin",
-            *extra,
-            capsys=capsys,
-            monkeypatch=monkeypatch,
-        )
+        code, out, err = run("patient", "show", RESTRICTED.nhs_number, "--pin-stdin", *extra)
         assert code == 0
         outputs.append(out + err)
     code, out, err = run(
-        card_sandbox,
         "patient",
         "trace",
         "--family",
@@ -224,8 +139,6 @@ def test_restricted_patient_location_is_nowhere(
         RESTRICTED.born.isoformat(),
         "--pin-stdin",
         "--json",
-        capsys=capsys,
-        monkeypatch=monkeypatch,
     )
     assert code == 0 and json.loads(out)["patient"]["restricted"] is True
     outputs.append(out + err)
@@ -240,45 +153,19 @@ def test_restricted_patient_location_is_nowhere(
 
 
 @pytest.mark.hazard("HAZ-001")
-def test_patient_trace_no_match_and_too_many(
-    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_patient_trace_no_match_and_too_many(run: Run) -> None:
     code, _, err = run(
-        card_sandbox,
-        "patient",
-        "trace",
-        "--family",
-        "Nobody",
-        "--gender",
-        "male",
-        "--dob",
-        "1970-01-01",
-        "--pin-stdin",
-        capsys=capsys,
-        monkeypatch=monkeypatch,
+        "patient", "trace", "--family", "Nobody", "--gender", "male", "--dob", "1970-01-01", "--pin-stdin"
     )
     assert code == 1 and "No patient matches" in err
     code, _, err = run(
-        card_sandbox,
-        "patient",
-        "trace",
-        "--family",
-        "Hollowquay",
-        "--gender",
-        "female",
-        "--dob",
-        "2019-09-30",
-        "--pin-stdin",
-        capsys=capsys,
-        monkeypatch=monkeypatch,
+        "patient", "trace", "--family", "Hollowquay", "--gender", "female", "--dob", "2019-09-30", "--pin-stdin"
     )
     assert code == 1 and "More than one patient matches" in err
 
 
 @pytest.mark.hazard("HAZ-012")
-def test_diagnose_reports_sources_and_expiry(
-    card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_diagnose_reports_sources_and_expiry(card_sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["--config", str(card_sandbox.data.client_config), "diagnose", "--json"])
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["ok"]
@@ -298,7 +185,7 @@ def test_diagnose_reports_sources_and_expiry(
 
 
 @pytest.mark.hazard("HAZ-012")
-def test_broken_settings_file_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_broken_settings_file_names_the_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     config = tmp_path / "broken.toml"
     config.write_text("[spine]\nread_timeout = 'soon'\n")
     code = cli.main(["--config", str(config), "diagnose"])
