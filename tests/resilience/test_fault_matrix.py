@@ -164,6 +164,15 @@ def found_elsewhere(settings: Settings, nhs: str) -> Patient:
         transport.close()
 
 
+def judge_change(desk: Desk, store: Store, before: Stored, audited: int, told: Told) -> tuple[Stored, bool]:
+    """What the store holds after a change, and whether what the user was told agrees with it and the audit."""
+    after = stored(store, NHS)
+    agrees = change_agrees(told, before, after, other_choice(before.choice)) and audit_agrees(
+        audited, desk.consent_changes(), told
+    )
+    return after, agrees
+
+
 def run_case(desk: Desk, store: Store, operation: str, fault_label: str, patient: Patient) -> tuple[Told, bool]:
     """One operation under one fault; what the user was told, and whether it agrees with the store."""
     before, audited = stored(store, NHS), len(desk.consent_changes())
@@ -179,9 +188,7 @@ def run_case(desk: Desk, store: Store, operation: str, fault_label: str, patient
             shown = desk.read_consent(NUMBER) if fault_label != "TLS handshake refused" else None
             record_shown = shown.value if shown is not None and isinstance(shown.value, ConsentRecord) else None
             told = desk.change(patient, record_shown, other_choice(before.choice))
-            after = stored(store, NHS)
-            agrees = change_agrees(told, before, after, other_choice(before.choice))
-            agrees = agrees and audit_agrees(audited, desk.consent_changes(), told)
+            agrees = judge_change(desk, store, before, audited, told)[1]
     finally:
         store.clear_faults()
     after = stored(store, NHS)
@@ -229,10 +236,7 @@ def test_dropped_after_commit_with_spine_unreadable_is_could_not_confirm(desk: D
         told = desk.change(patient, None, other_choice(before.choice))
     finally:
         store.clear_faults()
-    after = stored(store, NHS)
-    agrees = change_agrees(told, before, after, other_choice(before.choice)) and audit_agrees(
-        audited, desk.consent_changes(), told
-    )
+    after, agrees = judge_change(desk, store, before, audited, told)
     record(CHANGE, "dropped after commit, check read fails", told, describe(before, after), agrees)
     assert agrees and told.kind == UNCONFIRMED, told.text
     assert after.choice is other_choice(before.choice)  # it was saved: "could not confirm" was the honest answer
@@ -250,10 +254,7 @@ def test_acknowledged_change_whose_check_read_is_about_another_patient(desk: Des
         told = desk.change(patient, None, other_choice(before.choice))
     finally:
         store.clear_faults()
-    after = stored(store, NHS)
-    agrees = change_agrees(told, before, after, other_choice(before.choice)) and audit_agrees(
-        audited, desk.consent_changes(), told
-    )
+    after, agrees = judge_change(desk, store, before, audited, told)
     record(CHANGE, "check read about another patient", told, describe(before, after), agrees)
     # Spine's AA is authoritative; the wrong record from the check read is never shown as this patient's.
     assert agrees and told.kind == SAVED_ACKNOWLEDGED, told.text
@@ -297,12 +298,8 @@ def test_card_pulled_during_a_save(label: str, desk: Desk, card_sandbox: Sandbox
     shown_while_locked = len(desk.outcomes[CHANGE]) > mark
     desk.unlock()
     told = desk.finish(CHANGE, mark)
-    after = stored(store, NHS)
-    agrees = (
-        not shown_while_locked
-        and change_agrees(told, before, after, other_choice(before.choice))
-        and audit_agrees(audited, desk.consent_changes(), told)
-    )
+    after, agrees = judge_change(desk, store, before, audited, told)
+    agrees = agrees and not shown_while_locked
     record(CHANGE, label, told, describe(before, after), agrees)
     assert agrees and told.kind == kind, told.text
 
@@ -316,10 +313,7 @@ def test_card_pulled_just_before_the_save(desk: Desk, card_sandbox: Sandbox) -> 
     before, audited = stored(store, NHS), len(desk.consent_changes())
     desk.card.remove()  # the lock reaches the session on the presence thread; the save is asked for at once
     told = desk.change(patient, None, other_choice(before.choice))
-    after = stored(store, NHS)
-    agrees = change_agrees(told, before, after, other_choice(before.choice)) and audit_agrees(
-        audited, desk.consent_changes(), told
-    )
+    after, agrees = judge_change(desk, store, before, audited, told)
     record(CHANGE, "card pulled just before the save", told, describe(before, after), agrees)
     assert agrees and told.kind == ERROR, told.text  # refused before sending: nothing changed
     assert "smartcard" in told.text
@@ -378,9 +372,7 @@ def test_spine_restarted_mid_request(label: str, spawned: SandboxProcess, spawne
         after = stored(store, NHS)
         truth = desk.read_consent(NUMBER)
         if operation == CHANGE:
-            agrees = change_agrees(told, before, after, other_choice(before.choice)) and audit_agrees(
-                audited, desk.consent_changes(), told
-            )
+            agrees = judge_change(desk, store, before, audited, told)[1]
         else:
             agrees = told.kind == ERROR and after == before
         agrees = agrees and read_agrees(truth, NUMBER, after) and truth.kind == RECORD and not desk.crashes
