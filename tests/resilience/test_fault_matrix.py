@@ -173,6 +173,18 @@ def judge_change(desk: Desk, store: Store, before: Stored, audited: int, told: T
     return after, agrees
 
 
+def sandbox_store(sandbox: Sandbox) -> Store:
+    assert sandbox.store is not None
+    return sandbox.store
+
+
+def ready_to_change(desk: Desk, store: Store) -> tuple[Patient, Stored, int]:
+    """The patient looked up, what the store holds for them, and how many changes the audit holds: before a change."""
+    patient = desk.look_up(NHS).value
+    assert isinstance(patient, Patient)
+    return patient, stored(store, NHS), len(desk.consent_changes())
+
+
 def run_case(desk: Desk, store: Store, operation: str, fault_label: str, patient: Patient) -> tuple[Told, bool]:
     """One operation under one fault; what the user was told, and whether it agrees with the store."""
     before, audited = stored(store, NHS), len(desk.consent_changes())
@@ -204,7 +216,7 @@ def run_case(desk: Desk, store: Store, operation: str, fault_label: str, patient
 def test_what_the_user_is_told_agrees_with_the_store(
     operation: str, fault: str, card_sandbox: Sandbox, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    assert card_sandbox.store is not None
+    store = sandbox_store(card_sandbox)
     with open_desk(card_sandbox.data.client_config, tmp_path / "app", qtbot, read_timeout=READ_TIMEOUT) as desk:
         desk.sign_in()
         if FAULTS[fault].name == "tls-refuse":
@@ -215,7 +227,7 @@ def test_what_the_user_is_told_agrees_with_the_store(
             looked_up = desk.look_up(NHS)  # the connection in use when the fault strikes, as at a real desk
             assert isinstance(looked_up.value, Patient)
             patient = looked_up.value
-        told, agrees = run_case(desk, card_sandbox.store, operation, fault, patient)
+        told, agrees = run_case(desk, store, operation, fault, patient)
     assert agrees, f"{operation} under {fault}: told {told.kind!r} ({told.text})"
     assert told.kind == expected(operation, fault), told.text
 
@@ -225,11 +237,8 @@ def test_what_the_user_is_told_agrees_with_the_store(
 
 @pytest.mark.hazard("HAZ-004", "HAZ-009")
 def test_dropped_after_commit_with_spine_unreadable_is_could_not_confirm(desk: Desk, card_sandbox: Sandbox) -> None:
-    store = card_sandbox.store
-    assert store is not None
-    patient = desk.look_up(NHS).value
-    assert isinstance(patient, Patient)
-    before, audited = stored(store, NHS), len(desk.consent_changes())
+    store = sandbox_store(card_sandbox)
+    patient, before, audited = ready_to_change(desk, store)
     store.set_fault("drop-after-commit", scope="set", times=1)
     store.set_fault("http-503", scope="get")  # the check read finds Spine down
     try:
@@ -244,11 +253,8 @@ def test_dropped_after_commit_with_spine_unreadable_is_could_not_confirm(desk: D
 
 @pytest.mark.hazard("HAZ-001", "HAZ-002", "HAZ-003")
 def test_acknowledged_change_whose_check_read_is_about_another_patient(desk: Desk, card_sandbox: Sandbox) -> None:
-    store = card_sandbox.store
-    assert store is not None
-    patient = desk.look_up(NHS).value
-    assert isinstance(patient, Patient)
-    before, audited = stored(store, NHS), len(desk.consent_changes())
+    store = sandbox_store(card_sandbox)
+    patient, before, audited = ready_to_change(desk, store)
     store.set_fault("other-patient", scope="get", times=1)
     try:
         told = desk.change(patient, None, other_choice(before.choice))
@@ -283,12 +289,9 @@ def test_card_pulled_during_a_save(label: str, desk: Desk, card_sandbox: Sandbox
     """The lock wins: nothing about the patient is shown while locked, and the change's outcome is held, then
     shown to the same user after unlocking. With the session locked the change cannot be checked by re-reading:
     Spine's acknowledgement still counts as saved; an unknown outcome is "could not confirm"."""
-    store = card_sandbox.store
-    assert store is not None
+    store = sandbox_store(card_sandbox)
     faults, kind = CARD_CASES[label]
-    patient = desk.look_up(NHS).value
-    assert isinstance(patient, Patient)
-    before, audited = stored(store, NHS), len(desk.consent_changes())
+    patient, before, audited = ready_to_change(desk, store)
     for name, value in faults:
         store.set_fault(name, value, "set", 1)
     mark = desk.start_change(patient, None, other_choice(before.choice))
@@ -306,11 +309,8 @@ def test_card_pulled_during_a_save(label: str, desk: Desk, card_sandbox: Sandbox
 
 @pytest.mark.hazard("HAZ-003", "HAZ-007")
 def test_card_pulled_just_before_the_save(desk: Desk, card_sandbox: Sandbox) -> None:
-    store = card_sandbox.store
-    assert store is not None
-    patient = desk.look_up(NHS).value
-    assert isinstance(patient, Patient)
-    before, audited = stored(store, NHS), len(desk.consent_changes())
+    store = sandbox_store(card_sandbox)
+    patient, before, audited = ready_to_change(desk, store)
     desk.card.remove()  # the lock reaches the session on the presence thread; the save is asked for at once
     told = desk.change(patient, None, other_choice(before.choice))
     after, agrees = judge_change(desk, store, before, audited, told)
