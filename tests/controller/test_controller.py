@@ -57,6 +57,21 @@ def card(controller: Controller) -> TrainingPresence:
     return presence
 
 
+def start_slow_opt_out(
+    controller: Controller, qtbot: QtBot, sandbox: Sandbox, *, latency: str, how: ExpressedBy
+) -> list[SaveResult]:
+    """Sign in, look up and ask for an opt-out that Spine holds for `latency` seconds; the outcomes, as they come."""
+    sign_in(controller, qtbot)
+    patient = look_up(controller, qtbot)
+    assert sandbox.store is not None
+    sandbox.store.set_fault("latency", latency, scope="set", times=1)
+    results: list[SaveResult] = []
+    controller.save_finished.connect(results.append)
+    controller.change_consent(patient, None, ConsentChoice.OPTED_OUT, how, "")
+    qtbot.wait(150)  # the change is on its way to Spine
+    return results
+
+
 def test_card_status_follows_the_software_card(controller: Controller, qtbot: QtBot) -> None:
     with qtbot.waitSignal(controller.card_status, check_params_cb=lambda s: s is CardStatus.NO_CARD):
         card(controller).remove()
@@ -110,14 +125,7 @@ def test_a_lookup_finishing_after_the_card_left_is_never_shown(
 def test_a_change_whose_card_is_pulled_is_held_and_shown_after_unlock(
     controller: Controller, qtbot: QtBot, card_sandbox: Sandbox
 ) -> None:
-    sign_in(controller, qtbot)
-    patient = look_up(controller, qtbot)
-    assert card_sandbox.store is not None
-    card_sandbox.store.set_fault("latency", "0.6", scope="set", times=1)
-    results: list[SaveResult] = []
-    controller.save_finished.connect(results.append)
-    controller.change_consent(patient, None, ConsentChoice.OPTED_OUT, ExpressedBy.BY_PHONE, "")
-    qtbot.wait(150)  # the change is on its way to Spine
+    results = start_slow_opt_out(controller, qtbot, card_sandbox, latency="0.6", how=ExpressedBy.BY_PHONE)
     card(controller).remove()
     qtbot.wait(1200)
     assert results == []  # nothing about the patient while locked
@@ -191,14 +199,7 @@ def test_an_audit_that_cannot_be_written_never_hides_the_outcome(
 def test_an_outcome_arriving_after_sign_out_never_reaches_the_next_user(
     controller: Controller, qtbot: QtBot, card_sandbox: Sandbox
 ) -> None:
-    sign_in(controller, qtbot)
-    patient = look_up(controller, qtbot)
-    assert card_sandbox.store is not None
-    card_sandbox.store.set_fault("latency", "0.8", scope="set", times=1)
-    results: list[SaveResult] = []
-    controller.save_finished.connect(results.append)
-    controller.change_consent(patient, None, ConsentChoice.OPTED_OUT, ExpressedBy.IN_PERSON, "")
-    qtbot.wait(150)
+    results = start_slow_opt_out(controller, qtbot, card_sandbox, latency="0.8", how=ExpressedBy.IN_PERSON)
     with qtbot.waitSignal(
         controller.session_changed, timeout=5000, check_params_cb=lambda change: change.state is SessionState.SIGNED_OUT
     ):
