@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from consent_desktop.config import Settings, TomlFileSource, load_settings
-from consent_desktop.domain.errors import MiddlewareError
 from consent_desktop.domain.identity import RoleProfile, SpineIdentity
 from consent_desktop.sandbox import softcard
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.spine.acs_client import AcsClient
 from consent_desktop.spine.transport import SpineTransport
+from tests.softhsm import require_softhsm
 
 pytest_plugins = [
     "tests.hazards",  # the hazard log <-> tests traceability check
@@ -83,10 +83,7 @@ def acs(sandbox_settings: Settings, transport: SpineTransport) -> AcsClient:
 @pytest.fixture(scope="session")
 def card_sandbox_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A sandbox data folder with certificates and SoftHSM2 software cards, made once per session."""
-    try:
-        softcard.softhsm_module()
-    except MiddlewareError:
-        pytest.skip("SoftHSM2 is not installed (Debian package softhsm2)")
+    require_softhsm()
     template = tmp_path_factory.mktemp("card-sandbox-template")
     softcard.provision(template)
     return template

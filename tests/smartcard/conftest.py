@@ -27,8 +27,8 @@ from smartcard import scard
 
 from consent_desktop.auth.card import CardEvent
 from consent_desktop.auth.card_certificate import load_card_cas
-from consent_desktop.domain.errors import MiddlewareError
-from consent_desktop.sandbox.softcard import SoftCards, provision, softhsm_module
+from consent_desktop.sandbox.softcard import SoftCards, provision
+from tests.softhsm import require_softhsm, softhsm_conf_put_back
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
@@ -49,20 +49,11 @@ VPCD_PORT = 35963  # vpcd's port for that reader
 @pytest.fixture(scope="session")
 def soft_cards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SoftCards]:
     """The sandbox users' software cards; SOFTHSM2_CONF points at them for the whole session."""
-    try:
-        softhsm_module()
-    except MiddlewareError:
-        pytest.skip("SoftHSM2 is not installed (Debian package softhsm2)")
-    if shutil.which("softhsm2-util") is None:
-        pytest.skip("softhsm2-util is not installed (Debian package softhsm2)")
+    require_softhsm()
     cards = provision(tmp_path_factory.mktemp("sandbox"))
-    previous = os.environ.get("SOFTHSM2_CONF")
-    os.environ["SOFTHSM2_CONF"] = str(cards.conf_path)
-    yield cards
-    if previous is None:
-        os.environ.pop("SOFTHSM2_CONF", None)
-    else:
-        os.environ["SOFTHSM2_CONF"] = previous
+    with softhsm_conf_put_back():
+        os.environ["SOFTHSM2_CONF"] = str(cards.conf_path)
+        yield cards
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,6 @@ test of the session; each test gets a fresh workstation (card token, audit, wind
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,34 +16,23 @@ from consent_desktop.auth.session import SessionState
 from consent_desktop.config import MappingSource, Settings, TomlFileSource, load_settings
 from consent_desktop.controller.assembly import assemble
 from consent_desktop.controller.controller import Controller
-from consent_desktop.domain.errors import MiddlewareError
 from consent_desktop.sandbox.patients import INITIAL_CONSENT
 from consent_desktop.sandbox.runtime import Sandbox
-from consent_desktop.sandbox.softcard import softhsm_module
 from consent_desktop.sandbox.store import Store
 from consent_desktop.sandbox.users import RECEPTIONIST, TRAINING_PIN
 from consent_desktop.training import training_kit
 from consent_desktop.ui.main_window import MainWindow, build_main_window
 from tests.smartcard.conftest import pinlock_shim  # noqa: F401 - the PIN-counting card module, compiled once
+from tests.softhsm import require_softhsm, softhsm_conf_put_back
 
 WAIT_MS = 10_000  # generous: CI machines are slow; tests return as soon as the screen shows the answer
 
 
 @pytest.fixture(scope="session")
 def ui_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    try:
-        softhsm_module()
-    except MiddlewareError:
-        pytest.skip("SoftHSM2 is not installed (Debian package softhsm2)")
-    if shutil.which("softhsm2-util") is None:
-        pytest.skip("softhsm2-util is not installed (Debian package softhsm2)")
-    previous = os.environ.get("SOFTHSM2_CONF")  # the card token sets it process-wide; put it back afterwards
-    with Sandbox(tmp_path_factory.mktemp("ui-sandbox"), software_cards=True) as sandbox:
+    require_softhsm()
+    with softhsm_conf_put_back(), Sandbox(tmp_path_factory.mktemp("ui-sandbox"), software_cards=True) as sandbox:
         yield sandbox
-    if previous is None:
-        os.environ.pop("SOFTHSM2_CONF", None)
-    else:
-        os.environ["SOFTHSM2_CONF"] = previous
 
 
 @pytest.fixture(scope="session")
