@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -20,32 +18,10 @@ from consent_desktop.spine.exchange import SpineEndpoint
 from consent_desktop.spine.safe_xml import MAX_BYTES, parse_untrusted
 from consent_desktop.spine.transport import SpineTransport
 from tests.conftest import ActiveGate
+from tests.resilience.hostile_server import web_canary
 from tests.spine import wire
 
 NHS = NhsNumber.parse("9434765919")
-
-
-@pytest.fixture
-def canary_server() -> Iterator[tuple[str, list[str]]]:
-    """A plain HTTP server that records every request: an external entity must never reach it."""
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"LEAKED")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/dtd", hits
-    server.shutdown()
-    server.server_close()
 
 
 def refused(data: bytes) -> UnexpectedResponse:
@@ -65,11 +41,11 @@ def test_external_file_entity_is_never_read(tmp_path: Path) -> None:
 
 
 @pytest.mark.hazard("HAZ-008", "HAZ-013")
-def test_external_network_entity_makes_no_request(canary_server: tuple[str, list[str]]) -> None:
-    url, hits = canary_server
-    refused(f'<?xml version="1.0"?><!DOCTYPE r SYSTEM "{url}"><r/>'.encode())
-    refused(f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "{url}"> %p;]><r/>'.encode())
-    time.sleep(0.1)
+def test_external_network_entity_makes_no_request() -> None:
+    with web_canary() as (url, hits):
+        refused(f'<?xml version="1.0"?><!DOCTYPE r SYSTEM "{url}"><r/>'.encode())
+        refused(f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "{url}"> %p;]><r/>'.encode())
+        time.sleep(0.1)
     assert hits == []
 
 
