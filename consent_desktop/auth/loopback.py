@@ -1,9 +1,11 @@
 """The one-shot loopback redirect receiver of a native app's browser sign-in (RFC 8252 §7.3).
 
-It listens on 127.0.0.1 on a port the system picks, before the browser is sent anywhere, and takes exactly one
-answer: a GET on its path carrying the ``state`` of the sign-in it serves. The browser is told the window can be
-closed; then the listener shuts. Requests for other paths (a browser asking for a favicon) are refused and
-waited past; a wrong or missing ``state`` ends the wait, since only a forged or stale answer carries one.
+It listens on 127.0.0.1, on the port registered with the provider (``cis2.redirect_port``) or else on one the
+system picks, before the browser is sent anywhere, and takes exactly one answer: a GET on its path carrying the
+``state`` of the sign-in it serves. The browser is told the window can be closed; then the listener shuts. Every
+other request is answered and waited past: other paths (a browser asking for a favicon) with 404, and a wrong,
+missing or repeated ``state`` with 400 — a stale tab or a forged answer must not end the user's real sign-in. The
+wait ends only on the right answer, a cancel, or its time limit.
 
 Nothing here logs a request line: the query carries the one-time authorization code.
 """
@@ -19,7 +21,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from consent_desktop.domain.errors import SignInFailed
+from consent_desktop.domain.errors import ConfigError, SignInFailed
 
 HOST = "127.0.0.1"  # an IP literal, not "localhost": no resolver or firewall surprise (RFC 8252 §8.3)
 CALLBACK_PATH = "/consent-desktop/signed-in"
@@ -28,7 +30,10 @@ _POLL = 0.1  # how often the wait looks at its deadline and at cancel()
 
 _DONE_PAGE = "Sign-in finished. You can close this window and return to consent-desktop."
 _FAILED_PAGE = "Sign-in did not finish. Close this window and return to consent-desktop."
-_UNEXPECTED_PAGE = "consent-desktop did not expect this sign-in answer. Close this window and sign in again."
+_UNEXPECTED_PAGE = (
+    "consent-desktop did not expect this sign-in answer, so it was ignored. Close this window; if you are signing "
+    "in, finish in the sign-in window consent-desktop opened."
+)
 
 
 class _Server(HTTPServer):
@@ -37,7 +42,7 @@ class _Server(HTTPServer):
     expected_path: str
     expected_state: str
     answer: dict[str, str] | None
-    refusal: SignInFailed | None
+    refused: int  # answers turned away for their state
 
     def server_bind(self) -> None:
         exclusive = getattr(socket, "SO_EXCLUSIVEADDRUSE", None)  # Windows only
@@ -57,13 +62,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         params = _single_values(parse_qs(url.query))
         state = params.get("state", "") if params is not None else ""
-        if params is None or not hmac.compare_digest(state.encode(), self.server.expected_state.encode()):
-            self.server.refusal = SignInFailed(
-                "The browser returned a sign-in answer this app did not ask for, so you were not signed in. "
-                "Try signing in again.",
-                "CIS2 redirect refused: state missing or not the one sent",
-                retryable=True,
-            )
+        expected = self.server.expected_state
+        if params is None or not expected or not hmac.compare_digest(state.encode(), expected.encode()):
+            self.server.refused += 1
             self._page(400, _UNEXPECTED_PAGE)
             return
         self.server.answer = params
@@ -97,16 +98,28 @@ def _single_values(query: Mapping[str, list[str]]) -> dict[str, str] | None:
 class LoopbackReceiver:
     """Bound at construction, so :attr:`redirect_uri` is known before the browser opens. One use only."""
 
-    def __init__(self, *, path: str = CALLBACK_PATH, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, *, path: str = CALLBACK_PATH, timeout: float = DEFAULT_TIMEOUT, port: int = 0) -> None:
+        """``port`` 0: one the system picks. A fixed port in use by another program is a plain sign-in failure."""
         if timeout <= 0:
             raise ValueError("timeout must be positive")
+        if not 0 <= port <= 65535:
+            raise ConfigError("settings", "cis2.redirect_port", f"{port} is not a port number (0 to 65535)")
         self._timeout = timeout
-        self._server = _Server((HOST, 0), _Handler)
+        try:
+            self._server = _Server((HOST, port), _Handler)
+        except OSError as exc:
+            raise SignInFailed(
+                "The sign-in could not start: another program on this computer is using the port CIS2 sends its "
+                "answer to. Close other consent-desktop windows and try again; if it keeps happening, ask your IT "
+                "team.",
+                f"loopback port {port} could not be bound ({exc.strerror or type(exc).__name__})",
+                retryable=True,
+            ) from None
         self._server.timeout = _POLL
         self._server.expected_path = path
         self._server.expected_state = ""
         self._server.answer = None
-        self._server.refusal = None
+        self._server.refused = 0
         self._closed = False
 
     @property
@@ -116,28 +129,27 @@ class LoopbackReceiver:
     def wait(
         self, state: str, cancelled: threading.Event, *, clock: Callable[[], float] = time.monotonic
     ) -> dict[str, str]:
-        """The query parameters of the one answer carrying ``state``. Raises SignInFailed when the answer is
-        not the expected one, when ``cancelled`` is set, or when the time is up. Closes the listener."""
+        """The query parameters of the one answer carrying ``state``; answers without it are turned away and
+        waited past. Raises SignInFailed when ``cancelled`` is set or the time is up. Closes the listener."""
         if not state:
             raise ValueError("a sign-in needs a state value")
         self._server.expected_state = state
         deadline = clock() + self._timeout
         try:
-            while self._server.answer is None and self._server.refusal is None:
+            while self._server.answer is None:
                 if cancelled.is_set():
                     raise SignInFailed("Sign-in was cancelled.", "CIS2 sign-in cancelled while waiting for the browser")
                 if clock() >= deadline:
                     minutes = max(1, round(self._timeout / 60))
+                    turned_away = self._server.refused
+                    also = f" ({turned_away} answer(s) with another state turned away)" if turned_away else ""
                     raise SignInFailed(
                         f"The sign-in in the browser was not finished within {minutes} minute"
                         f"{'s' if minutes != 1 else ''}, so it was stopped. Select Sign in to try again.",
-                        f"CIS2 loopback redirect not received within {self._timeout:g} s",
+                        f"CIS2 loopback redirect not received within {self._timeout:g} s{also}",
                         retryable=True,
                     )
                 self._server.handle_request()
-            if self._server.refusal is not None:
-                raise self._server.refusal
-            assert self._server.answer is not None
             return self._server.answer
         finally:
             self.close()

@@ -3,6 +3,7 @@ closed, then it is gone; a time limit and a cancel that end the wait with a plai
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -40,16 +41,45 @@ def test_one_answer_with_the_state_is_taken_and_the_listener_closes() -> None:
         httpx.get(f"{base}?code=abc&state=s1", timeout=2)  # one-shot: nobody listens any more
 
 
-@pytest.mark.parametrize("query", ["code=abc&state=other", "code=abc", "code=abc&state=s1&state=s1"])
-def test_an_answer_without_the_state_ends_the_wait(query: str) -> None:
+@pytest.mark.hazard("HAZ-013", "HAZ-018")
+def test_answers_without_the_state_are_answered_and_waited_past_until_the_right_one() -> None:
     receiver = LoopbackReceiver(timeout=5)
     pages: list[httpx.Response] = []
-    thread = answer_later(lambda: pages.append(httpx.get(f"{receiver.redirect_uri}?{query}")))
+
+    def browse() -> None:
+        for query in ("code=abc&state=other", "code=abc", "code=abc&state=s1&state=s1", "error=access_denied"):
+            pages.append(httpx.get(f"{receiver.redirect_uri}?{query}"))
+        pages.append(httpx.get(f"{receiver.redirect_uri}?code=good&state=s1"))
+
+    thread = answer_later(browse)
+    assert receiver.wait("s1", threading.Event()) == {"code": "good", "state": "s1"}
+    thread.join(5)
+    assert [page.status_code for page in pages] == [400, 400, 400, 400, 200]
+    assert "ignored" in pages[0].text and "You can close this window" in pages[-1].text
+
+
+def test_only_wrong_answers_end_in_the_time_limit_not_before() -> None:
+    receiver = LoopbackReceiver(timeout=0.5)
+    thread = answer_later(lambda: httpx.get(f"{receiver.redirect_uri}?code=abc&state=forged"))
+    started = time.monotonic()
     with pytest.raises(SignInFailed) as refused:
         receiver.wait("s1", threading.Event())
     thread.join(5)
-    assert "did not ask for" in refused.value.user_message
-    assert pages[0].status_code == 400
+    assert time.monotonic() - started >= 0.5
+    assert "was not finished within 1 minute" in refused.value.user_message
+    assert "1 answer(s) with another state turned away" in refused.value.details
+
+
+def test_a_fixed_port_is_listened_on_and_a_taken_one_is_a_plain_failure() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    with LoopbackReceiver(timeout=1, port=free) as receiver:
+        assert receiver.redirect_uri == f"http://127.0.0.1:{free}/consent-desktop/signed-in"
+        with pytest.raises(SignInFailed) as taken:
+            LoopbackReceiver(timeout=1, port=free)
+    assert "another program on this computer is using the port" in taken.value.user_message
+    assert taken.value.retryable
 
 
 def test_the_wait_gives_up_after_its_time() -> None:
