@@ -69,8 +69,23 @@ class TlsSettings:
 
 @dataclass(frozen=True)
 class AuthSettings:
-    provider: str = field(default="cis", metadata=_s("Identity provider: 'cis' (smartcard) or 'cis2' (OpenID Connect)"))
-    cis_url: str = field(default="", metadata=_s("Base URL of the CIS sign-in service"))
+    provider: str = field(
+        default="cis2",
+        metadata=_s(
+            "Identity provider: 'cis2' (NHS CIS2 Authentication, OpenID Connect) or 'cis' (the legacy smartcard "
+            "route; NHS support for current cards ends 28 February 2027)"
+        ),
+    )
+    cis_url: str = field(default="", metadata=_s("Base URL of the CIS authentication service (GAS), legacy route"))
+    # Security-relevant: the session ticket is sent here to read the user's roles and RBAC codes.
+    cis_role_assertion_url: str = field(
+        default="", metadata=_s("Base URL of the SSB SAML RoleAssertion service, legacy route (blank: auth.cis_url)")
+    )
+    # Security-relevant: the hash the card signs the CIS challenge with.
+    cis_signature_digest: str = field(
+        default="sha1",
+        metadata=_s("Hash of the card's CIS signature: 'sha1' (as the Identity Agent) or 'sha256' (a variant)"),
+    )
     pkcs11_module: str = field(default="", metadata=_s("Path of the smartcard middleware's PKCS#11 library"))
     card_ca_bundle: Path | None = field(default=None, metadata=_s("CA certificates trusted to issue smartcards"))
     lock_on_card_removal: bool = field(default=True, metadata=_s("Lock the session when the card leaves the reader"))
@@ -92,6 +107,33 @@ class Cis2Settings:
     ca_bundle: Path | None = field(
         default=None, metadata=_s("CA bundle for the CIS2 endpoints (blank: OS trust store)")
     )
+    scopes: tuple[str, ...] = field(
+        default=("openid", "profile", "nhsperson", "nationalrbacaccess", "associatedorgs", "selectedrole"),
+        metadata=_s("Scopes asked for at sign-in ('openid' always; 'selectedrole' has CIS2 choose the role)"),
+    )
+    # Security-relevant: how this app proves itself at the token endpoint (to be settled at CIS2 onboarding).
+    token_auth_method: str = field(
+        default="none",
+        metadata=_s(
+            "Token endpoint client authentication: 'none' (public client, PKCE), 'private_key_jwt' or "
+            "'client_secret_post'"
+        ),
+    )
+    # Security-relevant: a machine-held key; the file must be readable by this app's users only.
+    private_key: Path | None = field(
+        default=None, metadata=_s("PEM private key that signs the private_key_jwt client assertion")
+    )
+    private_key_id: str = field(
+        default="", metadata=_s("Key id (kid) registered with CIS2 for that key (blank: its RFC 7638 thumbprint)")
+    )
+    # Security-relevant: the secret itself is never a setting, so it never shows in diagnose, the registry or a log.
+    client_secret_file: Path | None = field(
+        default=None, metadata=_s("File holding the client secret for client_secret_post (readable by the app only)")
+    )
+    redirect_port: int = field(
+        default=0, metadata=_s("Fixed loopback port of the sign-in redirect, as registered (0: any free port)")
+    )
+    max_auth_age: float = field(default=300.0, metadata=_s("Seconds the ID token's auth_time may lie in the past"))
 
 
 @dataclass(frozen=True)

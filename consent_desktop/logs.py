@@ -51,6 +51,13 @@ def configure(level: str = "INFO", folder: Path | None = None) -> Path:
     root.handlers = [h for h in root.handlers if not isinstance(h, logging.handlers.RotatingFileHandler)]
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # request lines carry nothing useful at INFO
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    hide_request_lines()
     return path
+
+
+def hide_request_lines() -> None:
+    """httpx logs every request line at INFO. They carry nothing useful, and some carry a secret in their query
+    (the legacy CIS ticket on the SSB role lookups, the ID token on CIS2 end session): never let through. The
+    identity clients call this too, so it holds before (or without) :func:`configure`."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -18,10 +18,10 @@ from consent_desktop.auth.cis import CisSignIn, CisTicket
 from consent_desktop.auth.cis2 import Cis2Client, Cis2Tokens
 from consent_desktop.auth.loopback import DEFAULT_TIMEOUT, LoopbackReceiver
 from consent_desktop.auth.providers import CIS2
-from consent_desktop.auth.session import Session, SessionState
+from consent_desktop.auth.session import NOT_SIGNED_IN, Session, SessionState
 from consent_desktop.auth.sign_in import prove_card_for_unlock, zero
 from consent_desktop.config import AuthSettings
-from consent_desktop.domain.errors import CardError, ConsentDesktopError, NoCard, SignInFailed
+from consent_desktop.domain.errors import CardError, ConsentDesktopError, NoCard, SessionNotActive, SignInFailed
 from consent_desktop.domain.identity import SpineIdentity
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,9 @@ class Cis2SignInFlow:
         *,
         browser: Browser = webbrowser.open,
         browser_timeout: float = DEFAULT_TIMEOUT,
+        redirect_port: int = 0,
     ) -> None:
+        """``redirect_port``: the loopback port registered with CIS2 (0: any free port each sign-in)."""
         self._client = client
         self._token = token
         self._session = session
@@ -59,21 +61,34 @@ class Cis2SignInFlow:
         self._lock_on_removal = auth.lock_on_card_removal
         self._browser = browser
         self._browser_timeout = browser_timeout
+        self._redirect_port = redirect_port
         self._lock = threading.Lock()
         self._tokens: Cis2Tokens | None = None
         self._cancelled: threading.Event | None = None
 
     def sign_in(self, pin: bytearray | None = None, token_label: str | None = None) -> SessionState:
-        """ACTIVE (one role, or LOCKED if the card left meanwhile) or CHOOSING_ROLE. A PIN, if given, is wiped
-        unused: CIS2 asks for it in its own software."""
+        """ACTIVE (in the role CIS2 selected, or the only one; LOCKED if the card left meanwhile) or
+        CHOOSING_ROLE. A PIN, if given, is wiped unused: CIS2 asks for it in its own software."""
         if pin is not None:
             zero(pin)
+        return self._begin(token_label, change_role=False)
+
+    def change_role(self, token_label: str | None = None) -> SessionState:
+        """Work in another role: the sign-in here ends (the CIS2 session is kept), and CIS2 is asked to offer its
+        role choice again (``changedrole``); the session then starts in the role chosen there."""
+        tokens = self._take_tokens()
+        self._session.sign_out("changing role")
+        if tokens is None:
+            raise SessionNotActive(NOT_SIGNED_IN)
+        return self._begin(token_label, change_role=True)
+
+    def _begin(self, token_label: str | None, *, change_role: bool) -> SessionState:
         cancelled = threading.Event()
         self._session.begin_sign_in()
         with self._lock:
             self._cancelled = cancelled
         try:
-            return self._sign_in(token_label, cancelled)
+            return self._sign_in(token_label, cancelled, change_role=change_role)
         except BaseException as exc:
             reason = exc.user_message if isinstance(exc, ConsentDesktopError) else "sign-in did not complete"
             self._session.sign_in_failed(reason)
@@ -90,7 +105,8 @@ class Cis2SignInFlow:
                 self._cancelled.set()
 
     def choose_role(self, role_profile_id: str) -> SpineIdentity:
-        """CIS2 has no role-selection call: the chosen role travels in each Spine message's author."""
+        """Only when CIS2 selected no role (no ``selectedrole`` scope asked for, and no Identity Agent choice):
+        CIS2 has no role-selection call, so the chosen role travels in each Spine message's author."""
         self._session.offered_role(role_profile_id)
         return self._session.choose_role(role_profile_id)
 
@@ -126,10 +142,10 @@ class Cis2SignInFlow:
 
     # --- internals -------------------------------------------------------------------------------------------
 
-    def _sign_in(self, token_label: str | None, cancelled: threading.Event) -> SessionState:
+    def _sign_in(self, token_label: str | None, cancelled: threading.Event, *, change_role: bool) -> SessionState:
         card = self._card_in_reader(token_label)
-        with LoopbackReceiver(timeout=self._browser_timeout) as receiver:
-            request = self._client.authorization_request(receiver.redirect_uri)
+        with LoopbackReceiver(timeout=self._browser_timeout, port=self._redirect_port) as receiver:
+            request = self._client.authorization_request(receiver.redirect_uri, change_role=change_role)
             if not self._browser(request.url):
                 raise SignInFailed(
                     "No web browser could be opened to sign in with CIS2. Ask your IT team.",
@@ -150,7 +166,14 @@ class Cis2SignInFlow:
             with self._lock:
                 self._tokens = tokens
             return self._session.sign_in_succeeded(
-                CisSignIn(user.user_id, user.user_name, user.roles, CisTicket(tokens.access_token), tokens.expires_in)
+                CisSignIn(
+                    user.user_id,
+                    user.user_name,
+                    user.roles,
+                    CisTicket(tokens.access_token),
+                    tokens.expires_in,
+                    selected_role_id=tokens.selected_role,  # the session's role is CIS2's, never asked again
+                )
             )
         except BaseException:
             self._end_quietly(self._take_tokens() or tokens)

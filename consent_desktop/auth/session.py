@@ -1,7 +1,8 @@
 """The sign-in session: one thread-safe state machine that every Spine request consults, and the RBAC check for
 changing consent.
 
-    SIGNED_OUT -> SIGNING_IN -> (CHOOSING_ROLE, when the user has several roles) -> ACTIVE <-> LOCKED -> SIGNED_OUT
+    SIGNED_OUT -> SIGNING_IN -> (CHOOSING_ROLE, when the user has several roles and the identity service has not
+    selected one) -> ACTIVE <-> LOCKED -> SIGNED_OUT
 
 Listeners are plain callables (no Qt here; the controller bridges them to signals). They hear every transition,
 in order, on the thread that caused it, while the session's lock is held: they must only hand the change on.
@@ -88,6 +89,13 @@ def consent_change_refusal(role: RoleProfile, required: Iterable[str]) -> NotAut
     missing = sorted(role.missing(frozenset(required)))
     if not missing:
         return None
+    if not role.activities:  # the identity service gave this role no RBAC activity codes at all
+        return NotAuthorised(
+            f"The NHS sign-in service gave no activity codes for your role ({role.job_role_name}, {role.org_name}), "
+            "so this app cannot tell whether it may change consent. You can still view it. To change consent, "
+            "sign in with a role that includes B0020, or ask your Registration Authority.",
+            missing,
+        )
     named = [f'{code} "{ACTIVITY_NAMES[code]}"' if code in ACTIVITY_NAMES else code for code in missing]
     listed = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
     verb = "is" if len(named) == 1 else "are"
@@ -124,7 +132,7 @@ class Session:
     def _clear(self) -> None:
         self._user_id: str | None = None
         self._user_name: str | None = None
-        self._roles: dict[str, SpineIdentity] = {}
+        self._roles: dict[str, RoleProfile] = {}
         self._identity: SpineIdentity | None = None
         self._ticket: CisTicket | None = None
         self._deadline = 0.0
@@ -140,6 +148,11 @@ class Session:
             return self._state
 
     @property
+    def user_id(self) -> str | None:
+        with self._lock:
+            return self._user_id
+
+    @property
     def user_name(self) -> str | None:
         with self._lock:
             return self._user_name
@@ -148,7 +161,7 @@ class Session:
     def offered_roles(self) -> tuple[RoleProfile, ...]:
         """The signed-in user's roles, in the order the service listed them."""
         with self._lock:
-            return tuple(identity.role for identity in self._roles.values())
+            return tuple(self._roles.values())
 
     @property
     def ticket(self) -> CisTicket | None:
@@ -212,7 +225,8 @@ class Session:
                 self._move(SessionState.SIGNED_OUT, reason, discard=True)
 
     def sign_in_succeeded(self, signed_in: CisSignIn) -> SessionState:
-        """One role: active at once. Several: the user chooses. A card removed meanwhile: locked."""
+        """A role the identity service selected, or the only one: active at once, in that role. Otherwise the
+        user chooses. A card removed meanwhile: locked."""
         with self._lock:
             if self._state is not SessionState.SIGNING_IN:
                 raise SessionNotActive("The sign-in was cancelled before it finished.")
@@ -222,14 +236,14 @@ class Session:
                 raise problem
             self._user_id = signed_in.user_id
             self._user_name = signed_in.user_name
-            self._roles = {
-                role.role_profile_id: SpineIdentity(signed_in.user_id, signed_in.user_name, role)
-                for role in signed_in.roles
-            }
+            self._roles = {role.role_profile_id: role for role in signed_in.roles}
             self._ticket = signed_in.ticket
             self._deadline = self._clock() + signed_in.expires_in
-            if len(self._roles) == 1:
-                self._identity = next(iter(self._roles.values()))
+            selected = signed_in.selected_role_id or (
+                signed_in.roles[0].role_profile_id if len(self._roles) == 1 else None
+            )
+            if selected is not None:
+                self._identity = SpineIdentity(signed_in.user_id, signed_in.user_name, self._roles[selected])
                 target = SessionState.ACTIVE
             else:
                 target = SessionState.CHOOSING_ROLE
@@ -244,15 +258,25 @@ class Session:
         """The offered role with this id, while the user is choosing; checked before asking the service."""
         with self._lock:
             self._require_choosing()
-            identity = self._roles.get(role_profile_id)
-            if identity is None:
+            role = self._roles.get(role_profile_id)
+            if role is None:
                 raise InvalidInput("role", "That role is not one of yours. Choose one of the roles listed.")
-            return identity.role
+            return role
 
-    def choose_role(self, role_profile_id: str) -> SpineIdentity:
+    def choose_role(self, role_profile_id: str, confirmed: RoleProfile | None = None) -> SpineIdentity:
+        """``confirmed``: the role as the identity service confirmed it once selected (the legacy route's SAML
+        RoleAssertion, with its job-role and activity codes); it replaces the offered one."""
         with self._lock:
             role = self.offered_role(role_profile_id)
-            self._identity = self._roles[role.role_profile_id]
+            if confirmed is not None:
+                if confirmed.role_profile_id != role_profile_id:
+                    raise SignInFailed(_OTHER_ROLE, "role confirmed by the identity service is not the one chosen")
+                role = self._roles[role_profile_id] = confirmed
+            assert self._user_id is not None and self._user_name is not None
+            try:
+                self._identity = SpineIdentity(self._user_id, self._user_name, role)
+            except ValueError as exc:
+                raise SignInFailed(_INCOMPLETE, f"identity unusable: {exc}") from None
             self._move(SessionState.ACTIVE, "role chosen")
             return self._identity
 
@@ -278,15 +302,34 @@ class Session:
             if self._state is not SessionState.LOCKED:
                 raise SessionNotActive(_NOT_ACTIVE.get(self._state, "The session is not locked."))
 
-    def unlock(self, card: CardIdentity) -> SessionState:
-        """With the card just logged in again: the same user resumes; anyone else ends the session."""
+    def unlock(self, card: CardIdentity, renewed: CisSignIn | None = None) -> SessionState:
+        """With the card just logged in again: the same user resumes; anyone else ends the session.
+
+        ``renewed``: a fresh sign-in made for this unlock (the legacy route ends its ticket when the card leaves).
+        It replaces the ticket and roles; the session resumes in the role it had, as the service now describes it,
+        and only if the service selected that same role."""
         with self._lock:
             self.require_locked()
-            if card.user_id != self._user_id:
+            if card.user_id != self._user_id or (renewed is not None and renewed.user_id != self._user_id):
                 self._move(SessionState.SIGNED_OUT, "a different smartcard was used to unlock", discard=True)
                 raise IdentityMismatch()
+            if renewed is not None:
+                self._renew(renewed)
             self._move(self._resume, "unlocked")
             return self._state
+
+    def _renew(self, renewed: CisSignIn) -> None:
+        """Call with the lock held, while locked."""
+        held = self._identity.role.role_profile_id if self._identity is not None else None
+        if renewed.selected_role_id != held or _unusable(renewed) is not None:
+            self._move(SessionState.SIGNED_OUT, "the renewed sign-in did not keep the session's role", discard=True)
+            raise SignInFailed(_OTHER_ROLE, "renewed sign-in selected another role, or none")
+        self._roles = {role.role_profile_id: role for role in renewed.roles}
+        self._ticket = renewed.ticket
+        self._deadline = self._clock() + renewed.expires_in
+        if held is not None:
+            assert self._user_id is not None and self._user_name is not None
+            self._identity = SpineIdentity(self._user_id, self._user_name, self._roles[held])
 
     def expire_if_due(self) -> bool:
         """Sign out if the ticket has lapsed; True when that happened. Also for the controller's timer."""
@@ -357,18 +400,35 @@ class Session:
             raise failures[0]
 
 
+_INCOMPLETE = "The sign-in service's details for your smartcard are incomplete. Contact your Registration Authority."
+_OTHER_ROLE = (
+    "The sign-in service did not confirm the role you are working in, so you were signed out. Sign in again and "
+    "choose your role."
+)
+
+
 def _unusable(signed_in: CisSignIn) -> SignInFailed | None:
+    """Roles may still lack their codes while offered (the legacy route reads them once one is selected); a
+    selected role must be one of the user's, and complete."""
     if not signed_in.roles:
         return SignInFailed(
             "Your smartcard has no roles, so you cannot work in this app. Contact your Registration Authority.",
-            "CIS returned no role profiles",
+            "the identity service returned no role profiles",
+        )
+    roles = {role.role_profile_id: role for role in signed_in.roles}
+    selected = signed_in.selected_role_id
+    if selected is not None and selected not in roles:
+        return SignInFailed(
+            "The NHS sign-in service selected a role that is not one of yours, so you were not signed in. Sign in "
+            "again; if it keeps happening, ask your IT team.",
+            "selected role is not among the user's role profiles",
         )
     try:
         for role in signed_in.roles:
-            SpineIdentity(signed_in.user_id, signed_in.user_name, role)
+            if not role.role_profile_id:
+                raise ValueError("a role has no role profile id")
+            if role.job_role_code or role.role_profile_id == selected or len(roles) == 1:
+                SpineIdentity(signed_in.user_id, signed_in.user_name, role)
     except ValueError as exc:
-        return SignInFailed(
-            "The sign-in service's details for your smartcard are incomplete. Contact your Registration Authority.",
-            f"CIS identity unusable: {exc}",
-        )
+        return SignInFailed(_INCOMPLETE, f"identity unusable: {exc}")
     return None

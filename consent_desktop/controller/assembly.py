@@ -62,6 +62,7 @@ def choose_sign_in(
             presence,
             settings.auth,
             browser_timeout=DEFAULT_TIMEOUT if browser_timeout is None else browser_timeout,
+            redirect_port=settings.cis2.redirect_port,
             **extra,
         )
         return flow, client.close

@@ -22,6 +22,7 @@ from consent_desktop.sandbox.users import RECEPTIONIST, SandboxUser
 from tests.fakes import FakeCardToken, FakePresence, card_for_user
 
 _REQUEST_FIELD = re.compile(r"name='request' value='([^']+)'")
+_ROLE_BUTTON = re.compile(r"name='role' value='([^']+)'")
 
 
 @dataclass
@@ -42,7 +43,9 @@ class PlayedBrowser:
     user: SandboxUser | None = RECEPTIONIST  # None: open the page and walk away
     tamper: Callable[[str], str] = lambda location: location
     cancel: bool = False
+    role: str | None = None  # on CIS2's role page: the role to pick (None: the first listed)
     opened: list[str] = field(default_factory=list)
+    role_pages: list[list[str]] = field(default_factory=list)  # the roles each role page offered
     visits: list[Visit] = field(default_factory=list)
     errors: list[BaseException] = field(default_factory=list)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -69,13 +72,25 @@ class PlayedBrowser:
             context = ssl.create_default_context(cafile=str(self.sandbox.data.pem("tls-ca")))
             with httpx.Client(verify=context, follow_redirects=False) as web:
                 page = web.get(url)
-                assert page.status_code == 200, page.text
+                if page.status_code != 200:  # the provider refused the request itself (no redirect at all)
+                    visit.status, visit.page = page.status_code, page.text
+                    return
                 match = _REQUEST_FIELD.search(page.text)
                 assert match is not None, page.text
                 form = {"request": match.group(1)}
                 form |= {"cancel": "1"} if self.cancel else {"user": self.user.user_id}
                 answer = web.post(url.split("?", maxsplit=1)[0], data=form)
-                assert answer.status_code == 302, answer.text
+                if answer.status_code == 200 and "Select your role" in answer.text:
+                    offered = _ROLE_BUTTON.findall(answer.text)
+                    self.role_pages.append(offered)
+                    match = _REQUEST_FIELD.search(answer.text)
+                    assert match is not None, answer.text
+                    choice = {"request": match.group(1), "role": self.role or offered[0]}
+                    answer = web.post(url.split("?", maxsplit=1)[0], data=choice)
+                visit.status = answer.status_code
+                if answer.status_code != 302:
+                    visit.page = answer.text
+                    return
                 visit.redirect = self.tamper(answer.headers["Location"])
             with httpx.Client() as loopback:  # plain http to 127.0.0.1, as RFC 8252 has it
                 landed = loopback.get(visit.redirect)
@@ -112,6 +127,7 @@ def make_rig(
     browser: PlayedBrowser | None = None,
     lock_on_card_removal: bool = True,
     browser_timeout: float = 10.0,
+    redirect_port: int = 0,
 ) -> Rig:
     auth = dataclasses.replace(settings.auth, lock_on_card_removal=lock_on_card_removal)
     token = FakeCardToken(card_for_user(sandbox.data.card_ca(), card_user) if card_user else None)
@@ -121,7 +137,16 @@ def make_rig(
     presence.start(session.card_event)
     client = Cis2Client.from_settings(settings)
     browser = browser or PlayedBrowser(sandbox)
-    flow = Cis2SignInFlow(client, token, session, presence, auth, browser=browser, browser_timeout=browser_timeout)
+    flow = Cis2SignInFlow(
+        client,
+        token,
+        session,
+        presence,
+        auth,
+        browser=browser,
+        browser_timeout=browser_timeout,
+        redirect_port=redirect_port,
+    )
     return Rig(sandbox, settings, flow, session, client, token, presence, browser, clock)
 
 

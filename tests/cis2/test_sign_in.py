@@ -3,16 +3,20 @@ identity it gave; and every refusal the flow owes the user."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import socket
 import threading
 import time
 
 import pytest
 
 from consent_desktop.auth.session import EXPIRED, SessionState
+from consent_desktop.domain.consent import ConsentChoice
 from consent_desktop.domain.errors import IdentityMismatch, NoCard, NotAuthorised, SessionNotActive, SignInFailed
 from consent_desktop.domain.nhs_number import NhsNumber
-from consent_desktop.sandbox.users import ADMIN_NO_B0020, GP, RECEPTIONIST, TRAINING_PIN
+from consent_desktop.sandbox.store import Change
+from consent_desktop.sandbox.users import ADMIN_NO_B0020, GP, NO_ACTIVITY_CODES, NO_ROLES, RECEPTIONIST, TRAINING_PIN
 from consent_desktop.spine.acs_client import AcsClient
 from consent_desktop.spine.exchange import SpineEndpoint
 from consent_desktop.spine.transport import SpineTransport
@@ -58,7 +62,7 @@ def test_browser_sign_in_gives_the_users_identity_and_spine_answers(rig: Rig, ca
     # The app sets httpx and httpcore to WARNING (consent_desktop.logs); below that they also log this test's
     # stand-in browser, which is not the app.
     logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore")))
-    assert "/cis2/" in logged  # the sign-in was logged at all...
+    assert "/NHSIdentity/" in logged  # the sign-in was logged at all...
     for secret in (code, ticket.value):
         assert secret not in logged  # ...but not its secrets
         assert secret not in repr({k: v for k, v in vars(rig.flow).items() if k != "_browser"})  # the test's
@@ -72,9 +76,75 @@ def test_authorize_request_uses_pkce_s256_nonce_and_a_loopback_redirect(rig: Rig
     assert "code_verifier" not in url
 
 
-@pytest.mark.hazard("HAZ-005")
-def test_several_roles_are_chosen_and_rbac_applies(sandbox, cis2_settings) -> None:  # type: ignore[no-untyped-def]
+def set_consent(rig: Rig) -> Change:
+    """A consent change through the session, and what the sandbox's ACS recorded about who made it."""
+    transport = SpineTransport(rig.settings.spine, rig.settings.tls)
+    try:
+        client = AcsClient(transport, SpineEndpoint.for_acs(rig.settings.spine), rig.session)
+        client.set_consent(NhsNumber.parse(NHS), ConsentChoice.OPTED_OUT)
+    finally:
+        transport.close()
+    assert rig.sandbox.store is not None
+    return rig.sandbox.store.changes(NHS)[-1]
+
+
+@pytest.mark.hazard("HAZ-005", "HAZ-017")
+def test_the_role_chosen_in_cis2_is_the_sessions_and_spines_with_no_second_picker(sandbox, cis2_settings) -> None:  # type: ignore[no-untyped-def]
+    chosen = GP.roles[1].role_profile_id
+    gp = make_rig(sandbox, cis2_settings, card_user=GP, browser=PlayedBrowser(sandbox, GP, role=chosen))
+    assert gp.flow.sign_in() is SessionState.ACTIVE  # never CHOOSING_ROLE: CIS2 asked, in the browser
+    assert gp.browser.role_pages == [[role.role_profile_id for role in GP.roles]]
+    assert "selectedrole" in gp.browser.opened[0] and "prompt=login" in gp.browser.opened[0]
+    assert gp.session.require_active().role == GP.roles[1]
+    change = set_consent(gp)
+    assert (change.sds_user_id, change.role_profile_id, change.job_role_code) == (
+        GP.user_id,
+        chosen,
+        GP.roles[1].job_role_code,
+    )
+    gp.client.close()
+
+
+@pytest.mark.hazard("HAZ-017")
+def test_a_role_the_identity_agent_chose_at_card_insertion_is_used_without_asking(sandbox, cis2_settings) -> None:  # type: ignore[no-untyped-def]
+    assert sandbox.cis2 is not None
+    sandbox.cis2.profile.preselected_roles[GP.user_id] = GP.roles[1].role_profile_id
     gp = make_rig(sandbox, cis2_settings, card_user=GP, browser=PlayedBrowser(sandbox, GP))
+    assert gp.flow.sign_in() is SessionState.ACTIVE
+    assert gp.browser.role_pages == []  # chosen at the card, not on CIS2's page
+    assert set_consent(gp).role_profile_id == GP.roles[1].role_profile_id
+    gp.client.close()
+
+
+@pytest.mark.hazard("HAZ-017")
+def test_a_selected_role_that_is_not_the_users_refuses_the_sign_in(rig: Rig) -> None:
+    assert rig.sandbox.cis2 is not None
+    rig.sandbox.cis2.misbehave("foreign-role")
+    with pytest.raises(SignInFailed) as refused:
+        rig.flow.sign_in()
+    assert "selected a role that is not one of yours" in refused.value.user_message
+    assert rig.session.state is SessionState.SIGNED_OUT
+    assert rig.sandbox.cis2.live_sign_ins(RECEPTIONIST.user_id) == 0
+
+
+@pytest.mark.hazard("HAZ-017")
+def test_changedrole_offers_cis2s_role_choice_again(sandbox, cis2_settings) -> None:  # type: ignore[no-untyped-def]
+    browser = PlayedBrowser(sandbox, GP, role=GP.roles[0].role_profile_id)
+    gp = make_rig(sandbox, cis2_settings, card_user=GP, browser=browser)
+    gp.flow.sign_in()
+    browser.role = GP.roles[1].role_profile_id
+    assert gp.flow.change_role() is SessionState.ACTIVE
+    assert "changedrole" in browser.opened[1] and "selectedrole" not in browser.opened[1]
+    assert len(browser.role_pages) == 2  # asked again, although the provider session remembered the first choice
+    assert gp.session.require_active().role == GP.roles[1]
+    gp.client.close()
+
+
+@pytest.mark.hazard("HAZ-005")
+def test_without_selectedrole_the_app_offers_the_roles_and_rbac_applies(sandbox, cis2_settings) -> None:  # type: ignore[no-untyped-def]
+    scopes = tuple(scope for scope in cis2_settings.cis2.scopes if scope != "selectedrole")
+    settings = dataclasses.replace(cis2_settings, cis2=dataclasses.replace(cis2_settings.cis2, scopes=scopes))
+    gp = make_rig(sandbox, settings, card_user=GP, browser=PlayedBrowser(sandbox, GP))
     assert gp.flow.sign_in() is SessionState.CHOOSING_ROLE
     assert gp.session.offered_roles == GP.roles
     identity = gp.flow.choose_role(GP.roles[1].role_profile_id)
@@ -89,13 +159,87 @@ def test_several_roles_are_chosen_and_rbac_applies(sandbox, cis2_settings) -> No
     admin.client.close()
 
 
+@pytest.mark.hazard("HAZ-005", "HAZ-017")
+def test_a_role_without_activity_codes_may_view_but_not_change_and_is_told_why(sandbox, cis2_settings) -> None:  # type: ignore[no-untyped-def]
+    user = NO_ACTIVITY_CODES
+    rig = make_rig(sandbox, cis2_settings, card_user=user, browser=PlayedBrowser(sandbox, user))
+    assert rig.flow.sign_in() is SessionState.ACTIVE
+    role = rig.session.require_active().role
+    assert (role.job_role_name, role.activities) == ("Admin/Clinical Support Access Role", frozenset())
+    assert read_consent(rig) == "ask"
+    check = rig.session.change_consent_check()
+    assert not check.allowed
+    assert check.reason.startswith("The NHS sign-in service gave no activity codes for your role")
+    rig.client.close()
+
+
+def test_a_user_with_no_roles_is_told_to_contact_their_ra(sandbox, cis2_settings) -> None:  # type: ignore[no-untyped-def]
+    rig = make_rig(sandbox, cis2_settings, card_user=NO_ROLES, browser=PlayedBrowser(sandbox, NO_ROLES))
+    with pytest.raises(SignInFailed, match="Registration Authority"):
+        rig.flow.sign_in()
+    rig.client.close()
+
+
+@pytest.mark.hazard("HAZ-018")
+def test_a_fixed_port_meets_exact_redirect_matching_and_an_ephemeral_one_does_not(sandbox, cis2_settings) -> None:  # type: ignore[no-untyped-def]
+    assert sandbox.cis2 is not None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sandbox.cis2.profile.registered_redirect_uri = f"http://127.0.0.1:{port}/consent-desktop/signed-in"
+    fixed = make_rig(sandbox, cis2_settings, redirect_port=port)
+    assert fixed.flow.sign_in() is SessionState.ACTIVE
+    fixed.client.close()
+    ephemeral = make_rig(sandbox, cis2_settings, browser_timeout=1)
+    with pytest.raises(SignInFailed):
+        ephemeral.flow.sign_in()
+    ephemeral.browser.finish()
+    [visit] = ephemeral.browser.visits
+    assert visit.status == 400 and "not the one registered" in visit.page
+    ephemeral.client.close()
+
+
+@pytest.mark.parametrize("as_text", [False, True])
+@pytest.mark.hazard("HAZ-018")
+def test_assurance_levels_as_numbers_or_text_are_accepted(rig: Rig, as_text: bool) -> None:
+    assert rig.sandbox.cis2 is not None
+    rig.sandbox.cis2.profile.assurance_as_text = as_text
+    assert rig.flow.sign_in() is SessionState.ACTIVE
+
+
+@pytest.mark.hazard("HAZ-018")
+def test_an_id_token_without_acr_is_accepted_on_its_assurance_levels(rig: Rig) -> None:
+    assert rig.sandbox.cis2 is not None
+    rig.sandbox.cis2.misbehave("no-acr")
+    assert rig.flow.sign_in() is SessionState.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("misbehaviour", "said", "claim"),
+    [
+        ("aal2", "not strong enough for this app", "acr"),
+        ("stale-auth-time", "was for an earlier sign-in", "auth_time"),
+    ],
+)
 @pytest.mark.hazard("HAZ-005", "HAZ-013")
-def test_a_redirect_with_another_state_is_refused(sandbox, cis2_settings) -> None:  # type: ignore[no-untyped-def]
-    browser = PlayedBrowser(sandbox, tamper=lambda location: location.replace("state=", "state=forged"))
-    rig = make_rig(sandbox, cis2_settings, browser=browser)
+def test_weak_or_stale_authentication_is_refused(rig: Rig, misbehaviour: str, said: str, claim: str) -> None:
+    assert rig.sandbox.cis2 is not None
+    rig.sandbox.cis2.misbehave(misbehaviour)
     with pytest.raises(SignInFailed) as refused:
         rig.flow.sign_in()
-    assert "did not ask for" in refused.value.user_message
+    assert said in refused.value.user_message
+    assert f"({claim})" in refused.value.details
+    assert rig.session.state is SessionState.SIGNED_OUT
+
+
+@pytest.mark.hazard("HAZ-005", "HAZ-013")
+def test_a_redirect_with_another_state_is_turned_away(sandbox, cis2_settings) -> None:  # type: ignore[no-untyped-def]
+    browser = PlayedBrowser(sandbox, tamper=lambda location: location.replace("state=", "state=forged"))
+    rig = make_rig(sandbox, cis2_settings, browser=browser, browser_timeout=1)
+    with pytest.raises(SignInFailed) as refused:
+        rig.flow.sign_in()
+    assert "was not finished within 1 minute" in refused.value.user_message  # waited for the real answer
+    assert "1 answer(s) with another state turned away" in refused.value.details
     rig.browser.finish()
     assert rig.browser.visits[0].status == 400
     assert rig.session.state is SessionState.SIGNED_OUT
