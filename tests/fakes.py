@@ -71,6 +71,7 @@ class FakeCardToken:
         self.logged_in = False
         self.login_attempts = 0
         self.signed: list[bytes] = []
+        self.digests: list[str] = []  # the hash each signature was made with
         self.logouts = 0
         self.identity_reads = 0  # certificate reads without a PIN
 
@@ -114,7 +115,7 @@ class FakeCardToken:
         self.identity_reads += 1
         return self._card().identity
 
-    def sign(self, data: bytes) -> bytes:
+    def sign(self, data: bytes, digest: str = "sha256") -> bytes:
         card = self._card()
         if not self.logged_in:
             raise MiddlewareError("sign requested without a logged-in session")
@@ -123,7 +124,8 @@ class FakeCardToken:
         key = card.signing_key or card.issued.key
         assert isinstance(key, rsa.RSAPrivateKey)
         self.signed.append(data)
-        return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        self.digests.append(digest)
+        return key.sign(data, padding.PKCS1v15(), {"sha1": hashes.SHA1(), "sha256": hashes.SHA256()}[digest])
 
     def logout(self) -> None:
         self.logged_in = False

@@ -18,7 +18,6 @@ A test that logs patient data on purpose (to prove the diagnostic log masks it) 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -26,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -120,7 +120,7 @@ class LogScan:
         level = root.level
         root.addHandler(handler)
         self._restore.append(lambda: (root.removeHandler(handler), root.setLevel(level)))
-        self._wrap(CisService, "validate", self._issued)
+        self._wrap(CisService, "issue_ticket", self._issued)
         self._wrap(CisClient, "sign_in", self._received)
 
     def uninstall(self) -> None:
@@ -138,11 +138,7 @@ class LogScan:
         setattr(owner, name, wrapper)
         self._restore.append(lambda: setattr(owner, name, original))
 
-    def _issued(self, response: Any) -> None:
-        try:
-            ticket = json.loads(response.body).get("ticket")
-        except (ValueError, AttributeError):
-            return
+    def _issued(self, ticket: Any) -> None:
         if isinstance(ticket, str) and ticket:
             self.tickets.add(ticket)
 
@@ -152,7 +148,10 @@ class LogScan:
     # --- scanning ------------------------------------------------------------------------------------------------
 
     def scan(self) -> None:
-        secrets = patient_secrets() + [Secret("CIS ticket", "a sign-in ticket", re.escape(t)) for t in self.tickets]
+        secrets = patient_secrets() + [
+            Secret("CIS ticket", "a sign-in ticket", f"{re.escape(t)}|{re.escape(quote(t, safe=''))}")
+            for t in self.tickets  # as is, and as the SSB lookups' query strings carry it
+        ]
         every = re.compile("|".join(f"(?:{s.pattern})" for s in secrets))
         for test, text in self.records:
             self.findings += _search(f"log record during {test}", text, secrets, every)

@@ -55,8 +55,9 @@ class CardToken(Protocol):
         Raises the card errors of :mod:`consent_desktop.domain.errors`."""
         ...
 
-    def sign(self, data: bytes) -> bytes:
-        """Sign with the authentication key (RSA PKCS#1 v1.5, SHA-256) of the logged-in card."""
+    def sign(self, data: bytes, digest: str = "sha256") -> bytes:
+        """Sign with the authentication key of the logged-in card: RSA PKCS#1 v1.5 with ``digest``, "sha1" (the
+        legacy Identity Agent's ``CKM_SHA1_RSA_PKCS``) or "sha256" (``CKM_SHA256_RSA_PKCS``)."""
         ...
 
     def logout(self) -> None: ...

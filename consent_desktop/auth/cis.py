@@ -1,33 +1,55 @@
-"""The client side of the CIS smartcard sign-in exchange (``docs/cis-sign-in.md``) over httpx.
+"""The legacy CIS smartcard route, as the NHS Identity Agent speaks it (``docs/cis-sign-in.md``), over httpx.
 
-The service's refusals carry a code; this module owns the plain English shown for each, so what a receptionist
-reads does not depend on text from the network. The session ticket is a secret: it is never logged and never
-appears in a ``repr()`` or an error's details.
+To the authentication service (GAS, ``auth.cis_url``): gpOBJECT ``/login/authactivate`` (a challenge and the
+server's signature), the card's SHA-1 signature of the challenge in a CMS SignedData under S/MIME, gpOBJECT
+``/login/authvalidate`` (the SSO ticket, a display name and ``nhsjobroleN`` roles without any codes),
+``/saml/RoleSelectionGP.jsp`` to select a role, and the gpOBJECT LOGOUT. To the SSB (``auth.cis_role_assertion_url``,
+blank: the same host): the SAML RoleAssertion, the only source of the selected role's job-role code and RBAC
+activity codes. Reverse-engineered by three independent public sources, not NHS-endorsed
+(``/work/shared/docs/identity-protocols.md`` §1); NHS England supports this route with current cards only until
+28 February 2027, and gives no support to third-party agents.
+
+Refusals: the GAS's error answers are not public. This client reads an ``error_code`` gpPARAM (the sandbox's
+documented assumption) and owns the plain English for each code, so what a receptionist reads never comes from the
+network; anything else it does not understand is a generic refusal. The ticket is a secret: never logged, never in
+a ``repr()`` or an error's details; the SSB lookups carry it in their query, so request lines are never logged.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import secrets
+import socket
 import ssl
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
+from consent_desktop import logs
+from consent_desktop.auth import gp_object, saml_roles
 from consent_desktop.auth.card import CardIdentity, CardToken
+from consent_desktop.auth.cms_signature import DIGESTS, signed_data, smime_response
+from consent_desktop.auth.national_role import job_role_name, organisation_and_role
 from consent_desktop.config import Settings
-from consent_desktop.domain.errors import ConfigError, SessionNotActive, SignInFailed
+from consent_desktop.domain.errors import ConfigError, SessionNotActive, SignInFailed, UnexpectedResponse
 from consent_desktop.domain.identity import RoleProfile
 from consent_desktop.verified_tls import verified_context
 
-SIGNATURE_ALGORITHM = "RSASSA-PKCS1-v1_5-SHA256"  # what CardToken.sign produces
 MAX_ANSWER = 256 * 1024
+GAC_VERSION = "GACv10. 0. 0. 1"  # the Identity Agent's version string, as NHSbuntu-identity-agent sends it
+USER_AGENT = f"Mozilla/4.0(compatible;IE;{GAC_VERSION})"
+SESSION_CEILING = 8 * 3600.0  # seconds: the GAS gives no ticket lifetime in seconds, so a working shift at most
+_SESSION_ID_CHARS = string.ascii_letters + string.digits  # log_session_id, as the Identity Agent makes it
+_DEVICE_ID_CHARS = string.ascii_lowercase + string.digits
 _AGAIN = "Try signing in again."
 _RA = "Contact your Registration Authority."
 
-# code -> (plain message, trying again may help)
+# error code -> (plain message, trying again may help); the codes are the sandbox's, the GAS's are not public
 _REFUSALS: dict[str, tuple[str, bool]] = {
     "challenge_unknown": (f"The sign-in service did not recognise this sign-in attempt. {_AGAIN}", True),
     "challenge_used": (f"This sign-in attempt had already been used. {_AGAIN}", True),
@@ -52,20 +74,20 @@ _REFUSALS: dict[str, tuple[str, bool]] = {
         True,
     ),
     "user_unknown": (f"Your smartcard is not registered with the Care Identity Service. {_RA}", False),
-    "role_not_yours": ("That role is not one of your roles. Choose one of the roles listed.", False),
     "algorithm_unsupported": ("The sign-in service does not accept this smartcard's signature type.", False),
 }
-_EXPIRED_TICKET = {
-    "ticket_invalid": "Your session is no longer valid. Sign in again with your smartcard.",
-    "ticket_expired": "Your session has expired. Sign in again with your smartcard.",
-}
+_ENDED = "Your session is no longer valid. Sign in again with your smartcard."
 
 
 @dataclass(frozen=True)
 class CisTicket:
-    """The service's opaque session ticket. Shown nowhere: ``repr`` and ``str`` leave the value out."""
+    """The SSO ticket (OpenSSO format, e.g. ``AQIC5wM2LY4S…=@AAJTSQACMDE=#``) and what ending it needs. Shown
+    nowhere: ``repr`` and ``str`` leave the value out."""
 
     value: str = field(repr=False)
+    logout_url: str = ""  # the answer's sso_logout_url
+    user_id: str = ""  # the card's uid, sent with the LOGOUT
+    log_session_id: str = ""  # the sign-in's log_session_id, sent with the LOGOUT
 
     def __str__(self) -> str:
         return "CisTicket(…)"
@@ -73,144 +95,246 @@ class CisTicket:
 
 @dataclass(frozen=True)
 class CisSignIn:
-    """A completed card sign-in: who the service says the card belongs to, and the roles they may act in."""
+    """A completed sign-in: who it is, the roles they may act in, and, when the identity service has selected
+    one, that role (legacy: the SSB's ``ssbSessionRoleUid``; CIS2: ``selected_roleid``)."""
 
     user_id: str
     user_name: str
     roles: tuple[RoleProfile, ...]
     ticket: CisTicket
-    expires_in: float  # seconds from the service's answer until the ticket lapses
+    expires_in: float  # seconds until the sign-in lapses here
+    selected_role_id: str | None = None
 
 
 class CisClient:
-    """One pooled HTTPS client for the sign-in service. Thread-safe; every call blocks until the service
-    answers (run it on the card lane, never the GUI thread)."""
+    """One pooled HTTPS client for the GAS and the SSB. Thread-safe; every call blocks until the service answers
+    (run it on the card lane, never the GUI thread)."""
 
     def __init__(
         self,
         base_url: str,
         ca_bundle: Path | None,
         *,
+        role_assertion_url: str = "",
+        digest: str = "sha1",
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if not base_url:
-            raise ConfigError("settings", "auth.cis_url", "no sign-in service address is configured")
-        if not base_url.startswith("https://"):
-            raise ConfigError("settings", "auth.cis_url", "the sign-in service address must start with https://")
+        for key, url in (("auth.cis_url", base_url), ("auth.cis_role_assertion_url", role_assertion_url)):
+            if key == "auth.cis_url" and not url:
+                raise ConfigError("settings", key, "no sign-in service address is configured")
+            if url and not url.startswith("https://"):
+                raise ConfigError("settings", key, "the sign-in service address must start with https://")
+        if digest not in DIGESTS:
+            raise ConfigError("settings", "auth.cis_signature_digest", f"must be one of {', '.join(DIGESTS)}")
         self._base = base_url.rstrip("/")
+        self._ssb = (role_assertion_url or base_url).rstrip("/")
+        self._digest = digest
+        self._device_id = "".join(secrets.choice(_DEVICE_ID_CHARS) for _ in range(8))
+        logs.hide_request_lines()
         self._client = httpx.Client(
             verify=verified_context(ca_bundle, "tls.ca_bundle", checking="the sign-in service"),
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
             transport=transport,
             follow_redirects=False,
             trust_env=False,  # proxies come from configuration, never from a user's environment
+            headers={"User-Agent": USER_AGENT},
         )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CisClient:
         """The service's certificate is checked against the same CA bundle as Spine's."""
+        auth = settings.auth
         return cls(
-            settings.auth.cis_url,
+            auth.cis_url,
             settings.tls.ca_bundle,
+            role_assertion_url=auth.cis_role_assertion_url,
+            digest=auth.cis_signature_digest,
             connect_timeout=settings.spine.connect_timeout,
             read_timeout=settings.spine.read_timeout,
         )
 
+    # --- the exchange ----------------------------------------------------------------------------------------
+
     def sign_in(self, token: CardToken, card: CardIdentity) -> CisSignIn:
-        """Fetch a challenge, have the logged-in card sign it, and exchange the signature for a ticket."""
-        activated = self._post("authactivate", {})
-        challenge = _text(activated, "challenge")
-        algorithm = activated.get("algorithm", SIGNATURE_ALGORITHM)
-        if algorithm != SIGNATURE_ALGORITHM:
-            raise _unreadable(f"challenge asks for signature algorithm {algorithm!r}")
+        """authactivate, the card's signature, authvalidate. The roles come without codes; :meth:`select_role`
+        completes the one chosen."""
+        session_id = "".join(secrets.choice(_SESSION_ID_CHARS) for _ in range(10))
+        common = [
+            ("auth_method", "3"),
+            ("app_url", "NHST"),
+            ("log_session_id", session_id),
+            ("device_id", f"{self._device_id},ClientIP={self._client_ip()}"),
+        ]
+        activated = self._gp_post("/login/authactivate", "authactivate", [*common, ("service", "ACTIVATION")])
+        challenge = _value(activated, "challenge")
+        server_signature = _value(activated, "signature")
         try:
             challenge_bytes = base64.b64decode(challenge, validate=True)
         except ValueError:
             raise _unreadable("challenge is not base64") from None
-        signature = token.sign(challenge_bytes)
-        answer = self._post(
+        signature = token.sign(challenge_bytes, self._digest)
+        response = smime_response(signed_data(challenge_bytes, card.certificate_der, signature, self._digest))
+        answer = self._gp_post(
+            "/login/authvalidate",
             "authvalidate",
-            {
-                "challenge": challenge,
-                "certificate": base64.b64encode(card.certificate_der).decode(),
-                "signature": base64.b64encode(signature).decode(),
-                "algorithm": SIGNATURE_ALGORITHM,
-            },
+            [
+                *common,
+                ("service", "AUTHENTICATION"),
+                ("challenge", challenge),
+                ("signature", server_signature),
+                ("uid", card.user_id),
+                ("card_type", "p11"),
+                ("response", response, {"encoding": "base64"}),
+                ("mobility", "0"),
+            ],
         )
-        user_id = _text(answer, "user_id")
-        if user_id != card.user_id:
-            raise SignInFailed(
-                "The sign-in service answered for a different person from the one on this smartcard, so you were "
-                "not signed in. Ask your IT team.",
-                "CIS user id differs from the card certificate's",
-            )
-        expires_in = answer.get("expires_in")
-        if not isinstance(expires_in, int | float) or isinstance(expires_in, bool) or expires_in <= 0:
-            raise _unreadable("expires_in is not a positive number")
-        roles = answer.get("roles")
-        if not isinstance(roles, list):
-            raise _unreadable("roles is not a list")
+        ticket = CisTicket(_value(answer, "sso_ticket"), self._logout_url(answer), card.user_id, session_id)
         return CisSignIn(
-            user_id=user_id,
-            user_name=_text(answer, "user_name"),
-            roles=tuple(_role(item) for item in roles),
-            ticket=CisTicket(_text(answer, "ticket")),
-            expires_in=float(expires_in),
+            user_id=card.user_id,  # the answer has no user id: its cn is a display name
+            user_name=_value(answer, "cn"),
+            roles=tuple(_offered_role(param) for param in answer.starting("nhsjobrole")),
+            ticket=ticket,
+            expires_in=SESSION_CEILING,
         )
 
     def select_role(self, ticket: CisTicket, role_profile_id: str) -> RoleProfile:
-        """Tell the service which role the user acts in; returns the role as the service confirms it."""
-        answer = self._post("roleselect", {"role_profile_id": role_profile_id}, ticket)
-        role = answer.get("role")
-        confirmed = _role(role) if isinstance(role, dict) else None
-        if confirmed is None or confirmed.role_profile_id != role_profile_id:
-            raise _unreadable("role selection answer does not confirm the chosen role")
-        return confirmed
+        """Select the role at the SSB, then read it back from the SAML RoleAssertion: the role, complete with its
+        job-role and activity codes, only if the SSB now names it as the ticket's session role."""
+        status, body = self._get(
+            f"{self._base}/saml/RoleSelectionGP.jsp",
+            "role selection",
+            {
+                "token": ticket.value,
+                "selectedRoleUid": role_profile_id,
+                "ssbMode": "0",
+                "fallbackStatus": "0",
+                "gacVersion": GAC_VERSION,
+            },
+        )
+        if status != 200 or b"OK" not in body:  # the public clients test the answer for "OK"
+            raise SignInFailed(
+                f"The sign-in service did not accept your choice of role. {_AGAIN}",
+                f"CIS role selection: HTTP {status} without OK",
+                retryable=True,
+            )
+        return self.role_assertion(ticket, role_profile_id)
+
+    def role_assertion(self, ticket: CisTicket, role_profile_id: str) -> RoleProfile:
+        status, body = self._get(f"{self._ssb}/saml/RoleAssertion", "RoleAssertion", {"token": ticket.value})
+        if status != 200:
+            raise SessionNotActive(_ENDED) if status in (401, 403) else _unreadable(f"RoleAssertion HTTP {status}")
+        try:
+            assertion = saml_roles.parse(body, ticket.value)
+        except saml_roles.AssertionRefused:  # the SSB no longer knows the ticket
+            raise SessionNotActive(_ENDED) from None
+        except UnexpectedResponse as exc:
+            raise _unreadable(exc.details) from None
+        if assertion.user_id != ticket.user_id or not assertion.confirms_ticket:
+            raise SignInFailed(
+                "The sign-in service answered for a different person or session, so you were not signed in. "
+                "Ask your IT team.",
+                "SAML RoleAssertion subject or ticket differs from this sign-in's",
+            )
+        role = assertion.roles.get(role_profile_id)
+        if assertion.session_role_id != role_profile_id or role is None:
+            raise SignInFailed(
+                f"The sign-in service did not confirm the role you chose, so it was not used. {_AGAIN}",
+                "SAML ssbSessionRoleUid is not the role selected, or its role block is missing",
+            )
+        return role
 
     def sign_out(self, ticket: CisTicket) -> None:
-        self._post("logout", {}, ticket)
+        """The gpOBJECT LOGOUT: the SSB destroys the ticket."""
+        body = gp_object.build(
+            [
+                ("service", "LOGOUT"),
+                ("sso_ticket", ticket.value),
+                ("log_session_id", ticket.log_session_id),
+                ("device_id", f"{self._device_id},ClientIP={self._client_ip()}"),
+                ("uid", ticket.user_id),
+            ]
+        )
+        status, answer = self._send("POST", ticket.logout_url or f"{self._base}/login/authlogout", "logout", body)
+        if status != 200 or b"OK" not in answer:
+            raise SignInFailed("The sign-in service could not end your session.", f"CIS logout: HTTP {status}")
 
     def close(self) -> None:
         self._client.close()
-
-    def _post(self, name: str, body: Mapping[str, object], ticket: CisTicket | None = None) -> dict[str, object]:
-        headers = {"Accept": "application/json"}
-        if ticket is not None:
-            headers["Authorization"] = f"Bearer {ticket.value}"
-        try:
-            with self._client.stream("POST", f"{self._base}/{name}", json=body, headers=headers) as response:
-                received = bytearray()
-                for chunk in response.iter_bytes():
-                    received += chunk
-                    if len(received) > MAX_ANSWER:
-                        raise _unreadable(f"{name} answer over {MAX_ANSWER} bytes")
-                status = response.status_code
-        except httpx.ConnectError as exc:
-            raise _connect_failure(exc) from None
-        except httpx.TimeoutException as exc:
-            raise SignInFailed(
-                "The sign-in service did not answer in time. Try again in a moment.",
-                f"CIS {name}: {type(exc).__name__}",
-                retryable=True,
-            ) from None
-        except httpx.HTTPError as exc:
-            raise SignInFailed(
-                "The connection to the sign-in service was lost. Try again in a moment.",
-                f"CIS {name}: {type(exc).__name__}",
-                retryable=True,
-            ) from None
-        document = json_object(bytes(received))
-        if status == 200 and document is not None:
-            return document
-        raise _refusal(name, status, document)
 
     def __enter__(self) -> CisClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # --- internals -------------------------------------------------------------------------------------------
+
+    def _logout_url(self, answer: gp_object.GpObject) -> str:
+        """The answer's sso_logout_url, which must be https on the GAS's own host (the ticket goes there)."""
+        url = answer.value("sso_logout_url") or f"{self._base}/login/authlogout"
+        if urlsplit(url).scheme != "https" or urlsplit(url).netloc != urlsplit(self._base).netloc:
+            raise _unreadable("sso_logout_url is not on the sign-in service")
+        return url
+
+    def _client_ip(self) -> str:
+        """The address this computer reaches the GAS from, for the gpOBJECT's device_id (no packet is sent)."""
+        host, port = urlsplit(self._base).hostname or "", urlsplit(self._base).port or 443
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                probe.connect((host, port))
+                return str(probe.getsockname()[0])
+        except OSError:
+            raise SignInFailed(
+                "The sign-in service could not be reached. Check the network connection and try again.",
+                "CIS: no route to the sign-in service",
+                retryable=True,
+            ) from None
+
+    def _gp_post(self, path: str, what: str, params: list[gp_object.Param]) -> gp_object.GpObject:
+        status, body = self._send("POST", f"{self._base}{path}", what, gp_object.build(params))
+        try:
+            answer = gp_object.parse(body, what=f"The sign-in service's {what} answer")
+        except UnexpectedResponse as exc:
+            answer = None
+            problem = exc.details
+        else:
+            problem = ""
+        code = answer.value("error_code") if answer is not None else None
+        if status == 200 and answer is not None and code is None:
+            return answer
+        raise _refusal(what, status, code, problem)
+
+    def _get(self, url: str, what: str, params: Mapping[str, str]) -> tuple[int, bytes]:
+        return self._send("GET", url, what, None, params)
+
+    def _send(
+        self, method: str, url: str, what: str, content: bytes | None, params: Mapping[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        headers = {"Content-Type": "text/xml; charset=UTF-8"} if content is not None else {}
+        try:
+            with self._client.stream(method, url, content=content, params=params, headers=headers) as response:
+                received = bytearray()
+                for chunk in response.iter_bytes():
+                    received += chunk
+                    if len(received) > MAX_ANSWER:
+                        raise _unreadable(f"{what} answer over {MAX_ANSWER} bytes")
+                return response.status_code, bytes(received)
+        except httpx.ConnectError as exc:
+            raise _connect_failure(exc) from None
+        except httpx.TimeoutException as exc:
+            raise SignInFailed(
+                "The sign-in service did not answer in time. Try again in a moment.",
+                f"CIS {what}: {type(exc).__name__}",
+                retryable=True,
+            ) from None
+        except httpx.HTTPError as exc:
+            raise SignInFailed(
+                "The connection to the sign-in service was lost. Try again in a moment.",
+                f"CIS {what}: {type(exc).__name__}",
+                retryable=True,
+            ) from None
 
 
 def json_object(body: bytes) -> dict[str, object] | None:
@@ -222,24 +346,26 @@ def json_object(body: bytes) -> dict[str, object] | None:
     return document if isinstance(document, dict) else None
 
 
-def _refusal(name: str, status: int, document: dict[str, object] | None) -> SignInFailed | SessionNotActive:
-    error = document.get("error") if document is not None else None
-    code = error.get("code") if isinstance(error, dict) else None
-    reason = error.get("message") if isinstance(error, dict) else None
-    if not isinstance(code, str):
+def _offered_role(param: gp_object.GpParam) -> RoleProfile:
+    """``<gpPARAM name="nhsjobroleN" id="<role profile id>" orgcode="<ODS>">ORG, "A":"S":"R"</gpPARAM>``: no
+    job-role code and no activity codes (the SAML RoleAssertion gives them once the role is selected)."""
+    role_id, org_code = param.attributes.get("id", ""), param.attributes.get("orgcode", "")
+    organisation, national_name = organisation_and_role(param.value)
+    if not role_id or not national_name:
+        raise _unreadable(f"{param.name} has no role profile id or no role name")
+    return RoleProfile(role_id, org_code, organisation, "", job_role_name(national_name), frozenset())
+
+
+def _refusal(what: str, status: int, code: str | None, problem: str) -> SignInFailed:
+    if code is None:
         return SignInFailed(
             "The sign-in service is not working properly. Try again in a moment; if it keeps happening, "
             "ask your IT team.",
-            f"CIS {name}: HTTP {status} without a refusal code",
+            f"CIS {what}: HTTP {status}{f' ({problem})' if problem else ''}"[:300],
             retryable=True,
         )
-    if code in _EXPIRED_TICKET:
-        return SessionNotActive(_EXPIRED_TICKET[code])
-    details = f"CIS {name} refused: HTTP {status} {code}"
-    if isinstance(reason, str):
-        details += f" ({reason[:200]})"
     message, retryable = _REFUSALS.get(code, ("The sign-in service refused to sign you in. Ask your IT team.", False))
-    return SignInFailed(message, details, retryable=retryable)
+    return SignInFailed(message, f"CIS {what} refused: HTTP {status} {code[:60]}", retryable=retryable)
 
 
 def _connect_failure(exc: httpx.ConnectError) -> SignInFailed:
@@ -273,24 +399,8 @@ def _unreadable(details: str) -> SignInFailed:
     )
 
 
-def _text(document: Mapping[str, object], name: str) -> str:
-    value = document.get(name)
-    if not isinstance(value, str) or not value:
-        raise _unreadable(f"{name} missing or not text")
+def _value(answer: gp_object.GpObject, name: str) -> str:
+    value = answer.value(name)
+    if not value:
+        raise _unreadable(f"{name} missing or empty")
     return value
-
-
-def _role(item: object) -> RoleProfile:
-    if not isinstance(item, dict):
-        raise _unreadable("a role is not an object")
-    activities = item.get("activities")
-    if not isinstance(activities, list) or not all(isinstance(a, str) for a in activities):
-        raise _unreadable("role activities is not a list of codes")
-    return RoleProfile(
-        role_profile_id=_text(item, "role_profile_id"),
-        org_code=_text(item, "org_code"),
-        org_name=_text(item, "org_name"),
-        job_role_code=_text(item, "job_role_code"),
-        job_role_name=_text(item, "job_role_name"),
-        activities=frozenset(activities),
-    )

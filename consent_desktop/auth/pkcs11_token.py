@@ -51,6 +51,9 @@ _T = TypeVar("_T")
 # What a module raises when the card has left the reader, or took its sessions with it.
 _CARD_GONE = (p11.TokenNotPresent, p11.DeviceRemoved, p11.SessionHandleInvalid, p11.SessionClosed)
 
+# RSA PKCS#1 v1.5 with the hash done on the card: SHA-1 is what the legacy Identity Agent uses; SHA-256 a variant.
+_SIGNING_MECHANISMS = {"sha1": Mechanism.SHA1_RSA_PKCS, "sha256": Mechanism.SHA256_RSA_PKCS}
+
 _claims_lock = threading.Lock()
 _claimed: set[str] = set()
 
@@ -117,8 +120,8 @@ class Pkcs11CardToken:
     def read_identity(self, token_label: str | None = None) -> CardIdentity:
         return self._call(self._read_identity, token_label)
 
-    def sign(self, data: bytes) -> bytes:
-        return self._call(self._sign, data)
+    def sign(self, data: bytes, digest: str = "sha256") -> bytes:
+        return self._call(self._sign, data, digest)
 
     def logout(self) -> None:
         self._call(self._end_session)
@@ -209,25 +212,32 @@ class Pkcs11CardToken:
                 session.close()
 
     def _identity_and_key(self, session: Session) -> tuple[CardIdentity, SignMixin]:
-        """The first certificate that has its private key (same CKA_ID) on the card and passes the checks."""
-        refused: CardError | None = None
+        """The first certificate that has its private key (same CKA_ID) on the card and passes the checks. The
+        Identity Agent's key comes first: the private key with CKA_DECRYPT set (NHSbuntu-identity-agent card.py)."""
+        pairs = []
         for certificate in list(session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE})):
             same_id = {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.ID: certificate[Attribute.ID]}
             keys = [key for key in session.get_objects(same_id) if isinstance(key, SignMixin)]
-            if len(keys) != 1:
-                continue
+            if len(keys) == 1:
+                pairs.append((certificate, keys[0]))
+        pairs.sort(key=lambda pair: not pair[1][Attribute.DECRYPT])
+        refused: CardError | None = None
+        for certificate, key in pairs:
             try:
-                return card_identity(certificate[Attribute.VALUE], self._trusted_cas, now=self._clock()), keys[0]
+                return card_identity(certificate[Attribute.VALUE], self._trusted_cas, now=self._clock()), key
             except (NotAnNhsCard, CertificateInvalid) as exc:
                 refused = refused or exc
         raise refused or NotAnNhsCard("no certificate with a matching private key on the card")
 
-    def _sign(self, data: bytes) -> bytes:
+    def _sign(self, data: bytes, digest: str) -> bytes:
+        mechanism = _SIGNING_MECHANISMS.get(digest)
+        if mechanism is None:
+            raise MiddlewareError(f"no card signing mechanism for digest {digest!r}")
         if self._key is None:
             raise SessionNotActive("Sign in with your smartcard first.")
         with _card_errors():
             try:
-                return bytes(self._key.sign(data, mechanism=Mechanism.SHA256_RSA_PKCS))
+                return bytes(self._key.sign(data, mechanism=mechanism))
             except _CARD_GONE:
                 self._session = self._key = None  # the card took the session with it
                 raise

@@ -106,7 +106,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             log.debug("connection ended: %s", type(exc).__name__)
 
     def log_message(self, format: str, *args: object) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+        # A query may carry a secret (the legacy SSB lookups take the ticket there): request lines keep the path only.
+        path, message = getattr(self, "path", ""), format % args
+        log.debug("%s %s", self.address_string(), message.replace(path, urlsplit(path).path) if path else message)
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -70,13 +70,20 @@ class Sandbox:
 
         identity_router = http.Router()
         ticket_lifetime, challenge_lifetime = self._cis_lifetimes
-        self.cis = cis_service.CisService(
+        cis = self.cis = cis_service.CisService(
             self.data.card_ca().certificate, ticket_lifetime=ticket_lifetime, challenge_lifetime=challenge_lifetime
         )
-        self.cis.register(identity_router)
+        cis.register(identity_router)
+        key_file = self.data.pki_dir / cis2_service.KEY_FILE
         self.cis2 = cis2_service.Cis2Service(
-            cis2_service.signing_key(self.data.pki_dir / cis2_service.KEY_FILE),
+            cis2_service.signing_key(key_file),
+            # As the app's client.toml below: private_key_jwt, so the public-client assumption is never what the
+            # sandbox's own runs rely on (identity-protocols.md §4.3).
+            profile=cis2_service.Cis2Profile(
+                client_auth="private_key_jwt", client_key=cis2_service.public_key(self._cis2_client_key)
+            ),
             token_lifetime=self._cis2_token_lifetime,
+            key_file=key_file,
         )
         self.cis2.register(identity_router)
 
@@ -90,6 +97,7 @@ class Sandbox:
             http.start(HOST, self._ports[1], identity_context, identity_router),
         ]
         self.cis2.issuer = self.cis2_issuer
+        cis.base_url = self.identity_url.rstrip("/")
         self._write_client_config()
         self.data.state_file.write_text(
             json.dumps({"pid": os.getpid(), "spine_port": self.spine_port, "identity_port": self.identity_port})
@@ -113,6 +121,11 @@ class Sandbox:
         return f"https://{HOST}:{self.identity_port}/"
 
     @property
+    def _cis2_client_key(self) -> Path:
+        """The app's private_key_jwt key: the sandbox registers its public half; client.toml names the file."""
+        return self.data.pki_dir / cis2_service.CLIENT_KEY_FILE
+
+    @property
     def cis2_issuer(self) -> str:
         return f"https://{HOST}:{self.identity_port}{cis2_service.PATH}"
 
@@ -120,7 +133,10 @@ class Sandbox:
         """The complete client configuration for this sandbox (paths relative to the data folder)."""
         endpoint = f"https://{HOST}:{self.spine_port}{PATH}"
         auth: dict[str, object] = {
-            "cis_url": f"https://{HOST}:{self.identity_port}{cis_service.PATH}",
+            # The legacy route, explicitly: the command line signs in with the card's passcode, and the README's
+            # walkthrough uses it. Training mode and the app's default use CIS2 (training.py).
+            "provider": "cis",
+            "cis_url": self.identity_url.rstrip("/"),
             "card_ca_bundle": "pki/card-ca.pem",
             "allow_virtual_readers": True,
         }
@@ -137,7 +153,13 @@ class Sandbox:
             "tls": {"ca_bundle": "pki/tls-ca.pem", "client_cert": "pki/client.pem", "client_key": "pki/client.key"},
             "auth": auth,
             # auth.provider = "cis2" switches to the sandbox's CIS2 provider; its certificate is the TLS CA's
-            "cis2": {"issuer": self.cis2_issuer, "client_id": cis2_service.CLIENT_ID, "ca_bundle": "pki/tls-ca.pem"},
+            "cis2": {
+                "issuer": self.cis2_issuer,
+                "client_id": cis2_service.CLIENT_ID,
+                "ca_bundle": "pki/tls-ca.pem",
+                "token_auth_method": "private_key_jwt",
+                "private_key": f"pki/{cis2_service.CLIENT_KEY_FILE}",
+            },
             "app": {"training_mode": True},
         }
 
