@@ -80,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--sandbox", action="store_true", help="training mode: no real patient data is involved")
     mode.add_argument("--selftest", action="store_true", help="check this installation and exit")
     parser.add_argument(
-        "--provider", choices=("cis", "cis2"), help="with --sandbox: which sign-in to demonstrate (default: cis)"
+        "--provider",
+        choices=("cis", "cis2"),
+        help="with --sandbox: which sign-in to demonstrate (default: Group Policy's, else cis2)",
     )
     return parser
 

@@ -57,6 +57,8 @@ INSTALLER_PROPERTIES: dict[str, str] = {
     "CLIENT_CERT": "tls.client_cert",
     "CLIENT_KEY": "tls.client_key",
     "CIS_URL": "auth.cis_url",
+    "CIS2_TOKEN_AUTH": "cis2.token_auth_method",
+    "CIS2_PRIVATE_KEY": "cis2.private_key",
 }
 
 # What Group Policy may set: what an IT team manages centrally or must be able to lock. The template
@@ -84,6 +86,14 @@ POLICY_SETTINGS: frozenset[str] = frozenset(
         "auth.allow_virtual_readers",
         "auth.change_consent_activities",
         "auth.ods_code",
+        "auth.cis_role_assertion_url",
+        "auth.cis_signature_digest",
+        "cis2.token_auth_method",
+        "cis2.private_key",
+        "cis2.private_key_id",
+        "cis2.client_secret_file",
+        "cis2.redirect_port",
+        "cis2.max_auth_age",
         "app.training_mode",
         "app.log_level",
     }

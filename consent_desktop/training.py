@@ -16,6 +16,7 @@ import platformdirs
 from consent_desktop.config import (
     APP_AUTHOR,
     APP_NAME,
+    SPECS,
     EnvironmentSource,
     MappingSource,
     Settings,
@@ -23,6 +24,7 @@ from consent_desktop.config import (
     load_settings,
     user_config_path,
 )
+from consent_desktop.config_registry import POLICY_SOURCE, RegistryReader, registry_sources
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.sandbox.users import ADMIN_NO_B0020, EXPIRED_CARD, GP, RECEPTIONIST, TRAINING_PIN, UNTRUSTED_CARD
 from consent_desktop.ui.training_panel import TrainingCard, TrainingKit
@@ -52,21 +54,26 @@ def training_kit() -> TrainingKit:
 
 
 def training_settings(
-    sandbox: Sandbox, environ: Mapping[str, str] | None = None, provider: str | None = None
+    sandbox: Sandbox,
+    environ: Mapping[str, str] | None = None,
+    provider: str | None = None,
+    registry: RegistryReader | None = None,
 ) -> Settings:
     """The sandbox's client configuration, the user's own preferences, and a training audit log.
 
-    The registry layers are left out on purpose: a Group Policy Spine endpoint would point training at the real
-    Spine.
+    The sign-in route is ``provider`` if given (``--provider``), else the one Group Policy sets, else the app's
+    default (CIS2): training shows the route the workstation uses. The sandbox's own client.toml names ``cis`` for
+    the command line, which cannot open a browser for the user. Nothing else is taken from the registry on
+    purpose: a Group Policy Spine endpoint would point training at the real Spine.
     """
+    policy = next((source for source in registry_sources(registry) if source.name == POLICY_SOURCE), None)
+    by_policy = policy.read().get("auth.provider") if policy is not None else None
+    chosen = provider or by_policy or SPECS["auth.provider"].default
     return load_settings(
         [
             TomlFileSource(user_config_path(), "per-user file", user_level=True),
             TomlFileSource(sandbox.data.client_config, "training sandbox"),
-            MappingSource(
-                "training mode",
-                {"app.data_dir": str(sandbox.data.root / "audit"), **({"auth.provider": provider} if provider else {})},
-            ),
+            MappingSource("training mode", {"app.data_dir": str(sandbox.data.root / "audit"), "auth.provider": chosen}),
             EnvironmentSource(os.environ if environ is None else environ),
         ]
     )
@@ -75,16 +82,19 @@ def training_settings(
 class TrainingRun:
     """``with TrainingRun() as run:`` a started sandbox, its settings and the card kit; stopped on leaving."""
 
-    def __init__(self, folder: Path | None = None, *, provider: str | None = None) -> None:
+    def __init__(
+        self, folder: Path | None = None, *, provider: str | None = None, registry: RegistryReader | None = None
+    ) -> None:
         self.sandbox = Sandbox(folder or training_folder(), software_cards=True)
         self._provider = provider
+        self._registry = registry
         self.kit = training_kit()
         self.settings = Settings()
 
     def __enter__(self) -> TrainingRun:
         self.sandbox.start()
         try:
-            self.settings = training_settings(self.sandbox, provider=self._provider)
+            self.settings = training_settings(self.sandbox, provider=self._provider, registry=self._registry)
         except BaseException:
             self.sandbox.stop()
             raise

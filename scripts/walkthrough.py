@@ -137,7 +137,9 @@ def walk(out: Path) -> list[Path]:
 
     with (
         tempfile.TemporaryDirectory(prefix="consent-walkthrough-") as scratch,
-        TrainingRun(Path(scratch) / "training") as run,
+        # The legacy route: its screens (passcode, role choice, lock) are the ones a screenshot can show; the
+        # default CIS2 sign-in happens in the system browser.
+        TrainingRun(Path(scratch) / "training", provider="cis") as run,
     ):
         running = start_app(run.settings, training=run.kit, preferences_path=Path(scratch) / "preferences.toml")
         controller, window = running.controller, running.window

@@ -190,6 +190,11 @@ class Controller(QObject):
         return PROVIDERS.get(self._settings.auth.provider, CIS).label
 
     @property
+    def provider_notice(self) -> str:
+        """What the sign-in screen must say about the route besides its name (the legacy route's end date)."""
+        return PROVIDERS.get(self._settings.auth.provider, CIS).notice
+
+    @property
     def sign_in_needs_pin(self) -> bool:
         """False for CIS2: the user signs in in the browser; unlocking always takes the card's PIN."""
         return PROVIDERS.get(self._settings.auth.provider, CIS).needs_pin

@@ -20,6 +20,8 @@ class SignInPage(PasscodePage):
         )
         self.title.setObjectName("pageTitle")
         self.provider = label(f"Sign-in service: {controller.provider_name}")
+        self.notice = label(controller.provider_notice)
+        self.notice.setVisible(bool(controller.provider_notice))
         self.pin.setVisible(not browser)
         self.browser_sign_in = named(QPushButton("&Sign in in the browser\N{HORIZONTAL ELLIPSIS}"), "Sign in with CIS2")
         self.browser_sign_in.setDefault(True)
@@ -33,6 +35,7 @@ class SignInPage(PasscodePage):
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.provider)
+        layout.addWidget(self.notice)
         layout.addWidget(self.card)
         layout.addWidget(self.pin)
         if browser:

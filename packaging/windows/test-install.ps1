@@ -38,6 +38,8 @@ $Values = @{
     CLIENT_CERT    = 'C:\ProgramData\NHS\ConsentDesktop\endpoint.pem'
     CLIENT_KEY     = 'C:\ProgramData\NHS\ConsentDesktop\endpoint-key.pem'
     CIS_URL        = 'https://cis.example.nhs.uk/'
+    CIS2_TOKEN_AUTH  = 'private_key_jwt'
+    CIS2_PRIVATE_KEY = 'C:\ProgramData\NHS\ConsentDesktop\cis2-client-key.pem'
 }
 foreach ($property in $Installer.Keys) {
     if (-not $Values.ContainsKey($property)) { throw "test-install.ps1 has no test value for $property" }

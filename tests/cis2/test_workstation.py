@@ -127,6 +127,7 @@ def test_the_cis_provider_still_asks_for_the_pin(card_sandbox: Sandbox, qtbot: Q
         controller.start()
     try:
         assert (controller.provider, controller.sign_in_needs_pin) == ("cis", True)
-        assert controller.provider_name == "NHS smartcard (CIS)"
+        assert controller.provider_name == "NHS smartcard (CIS), legacy route"
+        assert "28 February 2027" in controller.provider_notice
     finally:
         controller.shutdown()
