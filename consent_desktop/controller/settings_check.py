@@ -53,6 +53,8 @@ def _endpoint_problems(settings: Settings) -> list[tuple[str, str]]:
     addresses = {"spine.endpoint": spine.endpoint, "spine.acs_url": spine.acs_url, "spine.pds_url": spine.pds_url}
     if settings.auth.provider == "cis":
         addresses["auth.cis_url"] = settings.auth.cis_url
+        if settings.auth.cis_role_assertion_url:  # the ticket goes there too
+            addresses["auth.cis_role_assertion_url"] = settings.auth.cis_role_assertion_url
     elif settings.auth.provider == "cis2":
         addresses["cis2.issuer"] = settings.cis2.issuer
     problems: list[tuple[str, str]] = []

@@ -18,6 +18,7 @@ LIVE = {
     "spine.endpoint": "https://spine.example.nhs.uk/sync-service",
     "spine.spine_asid": "928942012545",
     "spine.local_asid": "200000001162",
+    "auth.provider": "cis",  # the legacy route: its address is what these tests vary (CIS2 is the default)
     "auth.cis_url": "https://cis.example.nhs.uk/login",
 }
 TRAINING = {
