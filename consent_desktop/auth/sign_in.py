@@ -69,6 +69,7 @@ class SignInFlow:
         self._lock = threading.Lock()
         self._ticket: CisTicket | None = None  # the live ticket, until it is ended
         self._role_id: str | None = None  # the role selected at the SSB for it
+        self._logouts: list[threading.Thread] = []  # tickets being ended after a card removal
         session.add_listener(self._heard)
 
     def sign_in(self, pin: bytearray | None = None, token_label: str | None = None) -> SessionState:
@@ -172,7 +173,19 @@ class SignInFlow:
         if change.state is SessionState.LOCKED:
             ticket = self._take_ticket()
             if ticket is not None:
-                threading.Thread(target=self._end_ticket, args=(ticket,), name="cis-logout", daemon=True).start()
+                logout = threading.Thread(target=self._end_ticket, args=(ticket,), name="cis-logout", daemon=True)
+                with self._lock:
+                    self._logouts = [thread for thread in self._logouts if thread.is_alive()] + [logout]
+                logout.start()
+
+    def close(self, wait: float = 10.0) -> None:
+        """Let any ticket still being ended reach the service (up to ``wait`` seconds each), then close the
+        connections. Blocks: called when the app closes."""
+        with self._lock:
+            logouts, self._logouts = self._logouts, []
+        for logout in logouts:
+            logout.join(wait)
+        self._cis.close()
 
     def _take_ticket(self) -> CisTicket | None:
         with self._lock:

@@ -66,8 +66,8 @@ def choose_sign_in(
             **extra,
         )
         return flow, client.close
-    cis = CisClient.from_settings(settings)
-    return SignInFlow(token, cis, session), cis.close
+    legacy = SignInFlow(token, CisClient.from_settings(settings), session)
+    return legacy, legacy.close
 
 
 def assemble(

@@ -78,7 +78,7 @@ def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
 def rig(sandbox: Sandbox, sandbox_settings: Settings) -> Iterator[Rig]:
     built = Rig(sandbox, sandbox_settings)
     yield built
-    built.cis.close()
+    built.flow.close()
 
 
 def pin(text: str = PIN) -> bytearray:
