@@ -38,12 +38,17 @@ def app_of(run: TrainingRun, tmp_path: Path) -> Iterator[RunningApp]:
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
 
-def insert(running: RunningApp, qtbot: QtBot, token_label: str) -> None:
-    panel = running.window.sign_in.training
+def sign_in_with_passcode(running: RunningApp, qtbot: QtBot, token_label: str) -> None:
+    """Put the card in on screen, then type the passcode and press Enter, as a trainee does."""
+    window = running.window
+    panel = window.sign_in.training
     assert panel is not None
     panel.cards.setCurrentIndex(panel.cards.findData(token_label))
     panel.insert.click()
     qtbot.waitUntil(lambda: running.controller.card_in_reader == token_label, timeout=WAIT_MS)
+    qtbot.waitUntil(window.sign_in.pin.field.isEnabled, timeout=WAIT_MS)
+    qtbot.keyClicks(window.sign_in.pin.field, TRAINING_PIN)
+    qtbot.keyClick(window.sign_in.pin.field, "\r")
 
 
 @pytest.mark.hazard("HAZ-010", "HAZ-018")
@@ -83,10 +88,7 @@ def test_cis_by_policy_signs_in_through_gpobject_and_saml_and_b0020_is_judged_on
             assert window.sign_in.title.text() == "Sign in with your NHS smartcard"
             assert "28 February 2027" in window.sign_in.notice.text() and window.sign_in.notice.isVisible()
             qtbot.waitUntil(lambda: controller.is_ready, timeout=WAIT_MS)
-            insert(running, qtbot, ADMIN_NO_B0020.token_label)
-            qtbot.waitUntil(window.sign_in.pin.field.isEnabled, timeout=WAIT_MS)
-            qtbot.keyClicks(window.sign_in.pin.field, TRAINING_PIN)
-            qtbot.keyClick(window.sign_in.pin.field, "\r")
+            sign_in_with_passcode(running, qtbot, ADMIN_NO_B0020.token_label)
             qtbot.waitUntil(lambda: controller.session_state is SessionState.ACTIVE, timeout=WAIT_MS)
             session = controller.workstation.session
             ticket = session.ticket
@@ -108,9 +110,6 @@ def test_a_card_put_in_on_screen_signs_in_on_the_legacy_route(
         controller, window = running.controller, running.window
         assert window.sign_in.card.text.text().startswith("Checking for your smartcard")
         qtbot.waitUntil(lambda: controller.is_ready, timeout=WAIT_MS)
-        insert(running, qtbot, GP.token_label)
-        qtbot.waitUntil(window.sign_in.pin.field.isEnabled, timeout=WAIT_MS)
-        qtbot.keyClicks(window.sign_in.pin.field, TRAINING_PIN)
-        qtbot.keyClick(window.sign_in.pin.field, "\r")
+        sign_in_with_passcode(running, qtbot, GP.token_label)
         qtbot.waitUntil(lambda: controller.session_state is SessionState.CHOOSING_ROLE, timeout=WAIT_MS)
         assert window.page is window.role  # the GP's two roles
