@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import hmac
 import json
+import os
+import stat
 import threading
 from pathlib import Path
 
 import pytest
 
 from consent_desktop.audit import AuditEntry, AuditLog
+from consent_desktop.domain.errors import AuditUnavailable
 
 
 def entry(n: int, nhs: str = "9434765919") -> AuditEntry:
@@ -86,3 +92,106 @@ def test_appending_continues_the_chain_across_restarts(tmp_path: Path) -> None:
     AuditLog(path).append(entry(1))
     AuditLog(path).append(entry(2))
     assert AuditLog(path).verify() is None
+
+
+def reseal_without_the_key(path: Path, line: int, change: dict[str, str]) -> None:
+    """What someone who can edit the file but has not got the key can do: change an entry and seal it again with a
+    key of their own (or the unkeyed SHA-256 of earlier versions)."""
+    lines = path.read_text().splitlines()
+    record = json.loads(lines[line - 1])
+    record.update(change)
+    record.pop("mac")
+    canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    record["mac"] = hmac.new(b"a guess at the key" * 2, canonical.encode(), hashlib.sha256).hexdigest()
+    lines[line - 1] = json.dumps(record, sort_keys=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.hazard("HAZ-014")
+def test_an_edit_sealed_again_without_the_key_is_caught(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log = AuditLog(path)
+    for n in range(3):
+        log.append(entry(n))
+    reseal_without_the_key(path, 3, {"new": "ask"})
+    problem = AuditLog(path).verify()
+    assert problem is not None and problem.line == 3 and "changed" in problem.reason
+    assert problem.since == log.entries()[1].at  # altered since the last entry that is still intact
+
+
+@pytest.mark.hazard("HAZ-014")
+def test_one_byte_changed_anywhere_is_caught(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    AuditLog(path).append(entry(1))
+    AuditLog(path).append(entry(2))
+    original = path.read_bytes()
+    for offset in range(0, len(original) - 1, 7):  # every seventh byte, the seal included; not the final newline
+        flipped = bytearray(original)
+        flipped[offset] ^= 0x01
+        path.write_bytes(bytes(flipped))
+        assert AuditLog(path).verify() is not None, f"byte {offset} changed unnoticed"
+    path.write_bytes(original)
+    assert AuditLog(path).verify() is None
+
+
+@pytest.mark.hazard("HAZ-014")
+def test_the_audit_its_key_and_its_lock_are_this_accounts_only(tmp_path: Path) -> None:
+    folder = tmp_path / "machine" / "consent-desktop"
+    previous = os.umask(0)  # a permissive umask must not make them readable by others
+    try:
+        AuditLog(folder / "audit.jsonl").append(entry(1))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for name in ("audit.jsonl", "audit.key", "audit.jsonl.lock"):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
+
+
+@pytest.mark.hazard("HAZ-014")
+def test_a_folder_or_file_opened_to_others_is_closed_again(tmp_path: Path) -> None:
+    folder = tmp_path / "audit"
+    log = AuditLog(folder / "audit.jsonl")
+    log.append(entry(1))
+    folder.chmod(0o755)
+    (folder / "audit.jsonl").chmod(0o644)
+    (folder / "audit.key").chmod(0o644)
+    AuditLog(folder / "audit.jsonl").append(entry(2))
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((folder / "audit.jsonl").stat().st_mode) == 0o600
+    assert stat.S_IMODE((folder / "audit.key").stat().st_mode) == 0o600
+
+
+@pytest.mark.hazard("HAZ-014")
+def test_a_log_whose_key_is_gone_is_reported_and_never_continued_under_a_new_one(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    AuditLog(path).append(entry(1))
+    (tmp_path / "audit.key").unlink()
+    before = path.read_bytes()
+    with pytest.raises(AuditUnavailable) as refused:
+        AuditLog(path).append(entry(2))
+    assert "no seal key" in refused.value.details
+    assert path.read_bytes() == before and not (tmp_path / "audit.key").exists()
+    problem = AuditLog(path).verify()
+    assert problem is not None and problem.line == 1 and "key" in problem.reason
+
+
+@pytest.mark.hazard("HAZ-014")
+def test_an_earlier_versions_unsealed_log_is_left_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    earlier = {**dataclasses.asdict(entry(1)), "prev": "0" * 64, "hash": "1" * 64}
+    path.write_text(json.dumps(earlier) + "\n")
+    with pytest.raises(AuditUnavailable) as refused:
+        AuditLog(path).append(entry(2))
+    assert "earlier version" in refused.value.details
+    assert path.read_text() == json.dumps(earlier) + "\n"
+    problem = AuditLog(path).verify()
+    assert problem is not None and "key" in problem.reason
+
+
+@pytest.mark.hazard("HAZ-010", "HAZ-014")
+def test_training_seals_its_own_audit_with_its_own_key(tmp_path: Path) -> None:
+    live, training = AuditLog(tmp_path / "audit.jsonl"), AuditLog(tmp_path / "training-audit.jsonl")
+    live.append(entry(1))
+    training.append(entry(2))
+    assert live.key_path.read_bytes() != training.key_path.read_bytes()
+    assert live.verify() is None and training.verify() is None
