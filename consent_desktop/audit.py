@@ -71,7 +71,8 @@ class PatientHistory:
     altered: AuditAltered | None = None
 
 
-def _seal(key: bytes, record: dict[str, object]) -> str:
+def seal(key: bytes, record: dict[str, object]) -> str:
+    """A record's seal: HMAC-SHA256 under ``key`` of its canonical JSON (``prev`` included, ``mac`` not)."""
     canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
 
@@ -99,7 +100,7 @@ class AuditLog:
                     key = self._seal_key(create=True)
                     previous = self._last_seal()
                     record: dict[str, object] = {**asdict(entry), "prev": previous}
-                    record["mac"] = _seal(key, record)
+                    record["mac"] = seal(key, record)
                     with append_private(self.path) as log:
                         log.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
                         log.flush()
@@ -130,7 +131,7 @@ class AuditLog:
             stored = record.pop("mac", None)
             if record.get("prev") != previous:
                 return ChainProblem(number, "an entry before this one was removed or changed", since)
-            if not isinstance(stored, str) or not hmac.compare_digest(stored, _seal(key, record)):
+            if not isinstance(stored, str) or not hmac.compare_digest(stored, seal(key, record)):
                 return ChainProblem(number, "this entry was changed after it was written", since)
             previous, since = stored, str(record.get("at", ""))
         return None

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import hmac
 import json
 import os
 import stat
@@ -11,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from consent_desktop.audit import AuditEntry, AuditLog
+from consent_desktop.audit import AuditEntry, AuditLog, seal
 from consent_desktop.domain.errors import AuditUnavailable
 
 
@@ -95,15 +93,17 @@ def test_appending_continues_the_chain_across_restarts(tmp_path: Path) -> None:
 
 
 def reseal_without_the_key(path: Path, line: int, change: dict[str, str]) -> None:
-    """What someone who can edit the file but has not got the key can do: change an entry and seal it again with a
-    key of their own (or the unkeyed SHA-256 of earlier versions)."""
+    """What someone who can edit the file and knows how it is sealed, but has not got the key, can do: change an
+    entry and seal it, and the rest of the chain after it, again under a key of their own."""
     lines = path.read_text().splitlines()
-    record = json.loads(lines[line - 1])
-    record.update(change)
-    record.pop("mac")
-    canonical = json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    record["mac"] = hmac.new(b"a guess at the key" * 2, canonical.encode(), hashlib.sha256).hexdigest()
-    lines[line - 1] = json.dumps(record, sort_keys=True)
+    previous = json.loads(lines[line - 2])["mac"] if line > 1 else "0" * 64
+    for number in range(line, len(lines) + 1):
+        record = json.loads(lines[number - 1])
+        record.update(change if number == line else {})
+        record.pop("mac")
+        record["prev"] = previous
+        record["mac"] = previous = seal(b"a guess at the key", record)
+        lines[number - 1] = json.dumps(record, sort_keys=True)
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -113,10 +113,10 @@ def test_an_edit_sealed_again_without_the_key_is_caught(tmp_path: Path) -> None:
     log = AuditLog(path)
     for n in range(3):
         log.append(entry(n))
-    reseal_without_the_key(path, 3, {"new": "ask"})
+    reseal_without_the_key(path, 2, {"new": "ask"})
     problem = AuditLog(path).verify()
-    assert problem is not None and problem.line == 3 and "changed" in problem.reason
-    assert problem.since == log.entries()[1].at  # altered since the last entry that is still intact
+    assert problem is not None and problem.line == 2 and "changed" in problem.reason
+    assert problem.since == log.entries()[0].at  # altered since the last entry that is still intact
 
 
 @pytest.mark.hazard("HAZ-014")
