@@ -24,11 +24,14 @@ from consent_desktop.spine.exchange import SpineEndpoint
 from consent_desktop.spine.pds_client import PdsClient
 from consent_desktop.spine.transport import SpineTransport
 
+AUDIT_FOLDER = "audit"  # in the machine-wide data folder; on Windows the installer makes it, with its access rights
+
 
 def data_dir(settings: Settings) -> Path:
-    """The workstation's, not one user's: the machine-wide data folder (on Windows under ProgramData, made by the
-    installer with access for the app's users; on Linux ``/usr/local/share/consent-desktop``)."""
-    return settings.app.data_dir or Path(platformdirs.site_data_dir(APP_NAME, APP_AUTHOR))
+    """The workstation's, not one user's: ``audit`` in the machine-wide data folder (on Windows
+    ``C:\\ProgramData\\NHS\\consent-desktop\\audit``, on Linux ``/usr/local/share/consent-desktop/audit``). Not the
+    folder itself: on Windows that holds the per-machine settings file, and the app's users may write to this one."""
+    return settings.app.data_dir or Path(platformdirs.site_data_dir(APP_NAME, APP_AUTHOR)) / AUDIT_FOLDER
 
 
 def audit_path(settings: Settings) -> Path:
