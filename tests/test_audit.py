@@ -27,6 +27,13 @@ def entry(n: int, nhs: str = "9434765919") -> AuditEntry:
     )
 
 
+def log_with(path: Path, count: int) -> AuditLog:
+    log = AuditLog(path)
+    for n in range(count):
+        log.append(entry(n))
+    return log
+
+
 @pytest.mark.hazard("HAZ-014")
 def test_entries_read_back_in_order_and_by_patient(tmp_path: Path) -> None:
     log = AuditLog(tmp_path / "audit.jsonl")
@@ -41,9 +48,7 @@ def test_entries_read_back_in_order_and_by_patient(tmp_path: Path) -> None:
 @pytest.mark.hazard("HAZ-014")
 def test_an_edited_entry_breaks_the_chain_there(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
-    log = AuditLog(path)
-    for n in range(4):
-        log.append(entry(n))
+    log = log_with(path, 4)
     lines = path.read_text().splitlines()
     record = json.loads(lines[1])
     record["new"] = "ask"
@@ -56,9 +61,7 @@ def test_an_edited_entry_breaks_the_chain_there(tmp_path: Path) -> None:
 @pytest.mark.hazard("HAZ-014")
 def test_a_removed_entry_breaks_the_chain_after_it(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
-    log = AuditLog(path)
-    for n in range(4):
-        log.append(entry(n))
+    log = log_with(path, 4)
     lines = path.read_text().splitlines()
     del lines[1]
     path.write_text("\n".join(lines) + "\n")
@@ -110,9 +113,7 @@ def reseal_without_the_key(path: Path, line: int, change: dict[str, str]) -> Non
 @pytest.mark.hazard("HAZ-014")
 def test_an_edit_sealed_again_without_the_key_is_caught(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
-    log = AuditLog(path)
-    for n in range(3):
-        log.append(entry(n))
+    log = log_with(path, 3)
     reseal_without_the_key(path, 2, {"new": "ask"})
     problem = AuditLog(path).verify()
     assert problem is not None and problem.line == 2 and "changed" in problem.reason
