@@ -13,8 +13,8 @@ import platformdirs
 import pytest
 
 from consent_desktop import config
-from consent_desktop.config import SPECS, Settings, default_sources, describe, load_settings
-from consent_desktop.config_registry import (
+from consent_desktop.config import SPECS, Settings, declarations, default_sources, describe, load_settings
+from consent_desktop.config.registry import (
     INSTALLER_PROPERTIES,
     MACHINE_KEY,
     MACHINE_SOURCE,
@@ -85,7 +85,7 @@ def test_every_layer_in_its_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
             },
         }
     )
-    monkeypatch.setattr(config, "registry_sources", lambda: registry_sources(registry))
+    monkeypatch.setattr(declarations, "registry_sources", lambda: registry_sources(registry))
     environ = {"CONSENT_DESKTOP__SPINE__CONNECT_TIMEOUT": "4"}
 
     settings = load_settings(default_sources(config_file=machine_file, environ=environ))

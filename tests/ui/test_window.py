@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from consent_desktop import app as desktop_app
 from consent_desktop.config import SPECS, Settings
-from consent_desktop.config_registry import POLICY_SOURCE
+from consent_desktop.config.registry import POLICY_SOURCE
 from consent_desktop.domain.consent import ExpressedBy
 from consent_desktop.sandbox.patients import README_EXAMPLE
 from consent_desktop.sandbox.users import GP

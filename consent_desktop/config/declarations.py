@@ -2,7 +2,7 @@
 
 Precedence, highest first: environment overrides (tests only) > Group Policy > MSI-written machine settings >
 per-machine file > per-user file (UI preferences only) > defaults. The two registry layers exist on Windows
-only; see :mod:`consent_desktop.config_registry`.
+only; see :mod:`consent_desktop.config.registry`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import platformdirs
 
-from consent_desktop.config_registry import registry_sources
+from consent_desktop.config.registry import registry_sources
 from consent_desktop.domain.errors import ConfigError
 
 APP_NAME = "consent-desktop"
