@@ -90,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     output = _Output(json_mode=args.json)
     try:
+        logs.configure()  # before the settings, so an ignored override is logged
         settings = load_settings(default_sources(args.config))
         logs.configure(settings.app.log_level)
         if args.command == "diagnose":

@@ -7,6 +7,7 @@ import pytest
 from consent_desktop.config import (
     SPECS,
     EnvironmentSource,
+    Layer,
     MappingSource,
     TomlFileSource,
     describe,
@@ -36,7 +37,7 @@ def test_later_layers_win_and_each_value_says_where_it_came_from(tmp_path: Path)
     env = {"CONSENT_DESKTOP__SPINE__READ_TIMEOUT": "3.5", "UNRELATED": "x"}
     settings = load_settings(
         [
-            TomlFileSource(user, "per-user file", user_level=True),
+            TomlFileSource(user, "per-user file", Layer.USER),
             TomlFileSource(machine, "per-machine file"),
             EnvironmentSource(env),
         ]
@@ -105,7 +106,7 @@ def test_a_broken_file_names_the_file(tmp_path: Path) -> None:
 def test_users_may_set_only_interface_preferences(tmp_path: Path) -> None:
     path = write(tmp_path / "user.toml", '[spine]\nendpoint = "https://elsewhere"\n')
     with pytest.raises(ConfigError) as raised:
-        load_settings([TomlFileSource(path, "per-user file", user_level=True)])
+        load_settings([TomlFileSource(path, "per-user file", Layer.USER)])
     assert "only user-interface preferences" in raised.value.user_message
 
 

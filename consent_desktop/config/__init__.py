@@ -1,29 +1,30 @@
-"""Typed settings, declared once, read from layered sources that each say where a value came from."""
+"""Typed settings, declared once, read from layers that each say where a value came from.
+
+The sources (``toml_file``, ``environment``, ``registry``) sit below ``merge``, which joins them; see
+:mod:`consent_desktop.config.merge` for the order, and for why the environment and ``--config`` never set a
+security setting outside training mode.
+"""
 
 from consent_desktop.config.declarations import (
     APP_AUTHOR,
     APP_NAME,
-    ENV_PREFIX,
     SPECS,
     AppSettings,
     AuthSettings,
     Cis2Settings,
-    ConfigSource,
-    EnvironmentSource,
-    MappingSource,
+    IgnoredOverride,
     Settings,
     SettingSpec,
     SpineSettings,
     TlsSettings,
-    TomlFileSource,
     UiSettings,
-    default_sources,
-    describe,
-    load_settings,
-    machine_config_path,
     setting_specs,
-    user_config_path,
 )
+from consent_desktop.config.environment import ENV_PREFIX, EnvironmentSource
+from consent_desktop.config.layer import ConfigSource, Layer, MappingSource
+from consent_desktop.config.merge import default_sources, load_settings
+from consent_desktop.config.states import SettingState, describe, locked_by_policy, setting_states
+from consent_desktop.config.toml_file import TomlFileSource, machine_config_path, user_config_path
 
 __all__ = [
     "APP_AUTHOR",
@@ -35,8 +36,11 @@ __all__ = [
     "Cis2Settings",
     "ConfigSource",
     "EnvironmentSource",
+    "IgnoredOverride",
+    "Layer",
     "MappingSource",
     "SettingSpec",
+    "SettingState",
     "Settings",
     "SpineSettings",
     "TlsSettings",
@@ -45,7 +49,9 @@ __all__ = [
     "default_sources",
     "describe",
     "load_settings",
+    "locked_by_policy",
     "machine_config_path",
     "setting_specs",
+    "setting_states",
     "user_config_path",
 ]

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from cryptography import x509
 
 from consent_desktop.config import Settings, describe
-from consent_desktop.controller.settings_check import settings_problems
+from consent_desktop.controller.settings_check import middleware_problem, settings_problems
 from consent_desktop.domain.errors import ConfigError
 from consent_desktop.spine.transport import tls_context
 from consent_desktop.verified_tls import verified_context
@@ -72,14 +72,9 @@ def diagnose(settings: Settings, *, timeout: float = 5.0) -> DiagnoseReport:
     report.checks += _certificates("client certificate (tls.client_cert)", settings.tls.client_cert, now)
     if settings.auth.provider == "cis":
         report.checks += _certificates("smartcard CA bundle (auth.card_ca_bundle)", settings.auth.card_ca_bundle, now)
-        module = settings.auth.pkcs11_module
-        report.checks.append(
-            Check(
-                "smartcard middleware (auth.pkcs11_module)",
-                bool(module) and Path(module).is_file(),
-                module if module and Path(module).is_file() else f"not found: {module or 'not configured'}",
-            )
-        )
+        module, missing = settings.auth.pkcs11_module, middleware_problem(settings)
+        detail = missing.problem if missing else str(module) if module else "not configured"
+        report.checks.append(Check("smartcard middleware (auth.pkcs11_module)", bool(module) and not missing, detail))
     try:
         spine_tls = tls_context(settings.tls)
     except ConfigError as error:

@@ -71,7 +71,7 @@ function Get-ArpEntries {
 
 # key -> @(value, where it came from, locked by policy), as the app itself sees its settings.
 function Get-AppSettings {
-    $json = python -c "import json; from consent_desktop.config import default_sources, describe, load_settings; from consent_desktop.config.registry import locked_by_policy; s = load_settings(default_sources(environ={})); print(json.dumps({k: [str(v), src, locked_by_policy(s, k)] for k, v, src in describe(s)}))"
+    $json = python -c "import json; from consent_desktop.config import default_sources, describe, load_settings, locked_by_policy; s = load_settings(default_sources(environ={})); print(json.dumps({k: [str(v), src, locked_by_policy(s, k)] for k, v, src in describe(s)}))"
     if ($LASTEXITCODE -ne 0) { throw 'the app could not load its settings' }
     return $json | ConvertFrom-Json -AsHashtable
 }

@@ -13,7 +13,8 @@ import platformdirs
 import pytest
 
 from consent_desktop import config
-from consent_desktop.config import SPECS, Settings, declarations, default_sources, describe, load_settings
+from consent_desktop.config import SPECS, Settings, default_sources, describe, load_settings, locked_by_policy
+from consent_desktop.config import merge as config_merge
 from consent_desktop.config.registry import (
     INSTALLER_PROPERTIES,
     MACHINE_KEY,
@@ -25,7 +26,6 @@ from consent_desktop.config.registry import (
     REG_EXPAND_SZ,
     REG_MULTI_SZ,
     REG_SZ,
-    locked_by_policy,
     registry_sources,
     registry_value_names,
     value_name,
@@ -65,7 +65,9 @@ def test_every_layer_in_its_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     user_file = config.user_config_path()
     user_file.parent.mkdir(parents=True)
     user_file.write_text("[ui]\ntext_scale = 1.25\n", encoding="utf-8")
-    machine_file = tmp_path / "machine.toml"
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "site-config"))
+    machine_file = config.machine_config_path()
+    machine_file.parent.mkdir(parents=True)
     machine_file.write_text(
         '[spine]\nendpoint = "https://file.example/sync"\nread_timeout = 12\nget_attempts = 5\n'
         '[auth]\nods_code = "FILE1"\n',
@@ -85,10 +87,10 @@ def test_every_layer_in_its_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
             },
         }
     )
-    monkeypatch.setattr(declarations, "registry_sources", lambda: registry_sources(registry))
+    monkeypatch.setattr(config_merge, "registry_sources", lambda: registry_sources(registry))
     environ = {"CONSENT_DESKTOP__SPINE__CONNECT_TIMEOUT": "4"}
 
-    settings = load_settings(default_sources(config_file=machine_file, environ=environ))
+    settings = load_settings(default_sources(environ=environ))
 
     assert settings.spine.endpoint == "https://policy.example/sync"
     assert settings.source_of("spine.endpoint") == POLICY_SOURCE
