@@ -26,7 +26,10 @@ from consent_desktop.config.values import convert
 log = logging.getLogger(__name__)
 
 POLICY_SETS_IT = "Group Policy sets this setting"
-SECURITY_SETTING = "a security setting: outside training mode only the machine's own settings and Group Policy set it"
+SECURITY_SETTING = (
+    "a security setting: outside training mode only the machine's own settings and Group Policy set it, "
+    "unless machine policy allows developer overrides"
+)
 POLICY_ONLY = "only machine policy or the machine's own settings may set it"
 
 
