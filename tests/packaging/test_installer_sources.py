@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from consent_desktop.config import APP_AUTHOR, APP_NAME, SPECS
-from consent_desktop.config_registry import (
+from consent_desktop.config.registry import (
     INSTALLER_PROPERTIES,
     MACHINE_KEY,
     POLICY_KEY,
