@@ -183,22 +183,26 @@ class AuditLog:
             return GENESIS  # a damaged last line: the chain check will report it
 
     def _records(self) -> Iterator[tuple[int, dict[str, object]]]:
+        for number, line in enumerate(self._lines(), 1):
+            if line.strip():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    record = None
+                if not isinstance(record, dict):
+                    record = {"mac": None, "prev": None, "event": "unreadable"}
+                yield number, record
+
+    def _lines(self) -> list[str]:
+        """Read under the lock file, so a line another process is still appending is never half read (and taken
+        for an altered one)."""
         try:
-            handle = self.path.open(encoding="utf-8", errors="replace")  # damaged bytes fail the seal, not the read
-        except FileNotFoundError:
-            return
-        except OSError as error:
+            if not self.path.exists():
+                return []
+            with self._file_lock, self.path.open(encoding="utf-8", errors="replace") as handle:
+                return handle.readlines()  # damaged bytes fail the seal, not the read
+        except (OSError, Timeout) as error:
             raise AuditUnavailable(f"audit log {self.path}: {type(error).__name__}: {error}") from error
-        with handle:
-            for number, line in enumerate(handle, 1):
-                if line.strip():
-                    try:
-                        record = json.loads(line)
-                    except json.JSONDecodeError:
-                        record = None
-                    if not isinstance(record, dict):
-                        record = {"mac": None, "prev": None, "event": "unreadable"}
-                    yield number, record
 
 
 def _since(at: str) -> str:

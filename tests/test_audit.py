@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from consent_desktop.audit import AuditEntry, AuditLog, seal
 from consent_desktop.domain.errors import AuditUnavailable
@@ -196,3 +197,20 @@ def test_training_seals_its_own_audit_with_its_own_key(tmp_path: Path) -> None:
     training.append(entry(2))
     assert live.key_path.read_bytes() != training.key_path.read_bytes()
     assert live.verify() is None and training.verify() is None
+
+
+@pytest.mark.hazard("HAZ-014")
+def test_a_check_never_reads_a_line_still_being_appended(tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    log_with(path, 3)
+    whole = path.read_bytes()
+    last = whole.rstrip(b"\n").rfind(b"\n") + 1
+    found: list[object] = []
+    with FileLock(str(path) + ".lock"):  # as another process appending the third line holds it
+        path.write_bytes(whole[: last + 40])
+        checking = threading.Thread(target=lambda: found.append(AuditLog(path).verify()))
+        checking.start()
+        checking.join(0.3)
+        path.write_bytes(whole)
+    checking.join()
+    assert found == [None]
