@@ -153,8 +153,8 @@ def _audit(settings: Settings) -> list[Check]:
             Check(
                 "earlier audit",
                 True,
-                f"{earlier} is an earlier version's per-user audit: no longer "
-                "written; keep it as your records policy says",
+                f"{earlier} is an earlier version's per-user audit: no longer written; keep it as your records "
+                "policy says",
             )
         )
     return checks
