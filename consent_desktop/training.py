@@ -18,13 +18,14 @@ from consent_desktop.config import (
     APP_NAME,
     SPECS,
     EnvironmentSource,
+    Layer,
     MappingSource,
     Settings,
     TomlFileSource,
     load_settings,
     user_config_path,
 )
-from consent_desktop.config_registry import POLICY_SOURCE, RegistryReader, registry_sources
+from consent_desktop.config.registry import POLICY_SOURCE, RegistryReader, registry_sources
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.sandbox.users import ADMIN_NO_B0020, EXPIRED_CARD, GP, RECEPTIONIST, TRAINING_PIN, UNTRUSTED_CARD
 from consent_desktop.ui.training_panel import TrainingCard, TrainingKit
@@ -71,7 +72,7 @@ def training_settings(
     chosen = provider or by_policy or SPECS["auth.provider"].default
     return load_settings(
         [
-            TomlFileSource(user_config_path(), "per-user file", user_level=True),
+            TomlFileSource(user_config_path(), "per-user file", Layer.USER),
             TomlFileSource(sandbox.data.client_config, "training sandbox"),
             MappingSource("training mode", {"app.data_dir": str(sandbox.data.root / "audit"), "auth.provider": chosen}),
             EnvironmentSource(os.environ if environ is None else environ),

@@ -160,7 +160,7 @@ class Sandbox:
                 "token_auth_method": "private_key_jwt",
                 "private_key": f"pki/{cis2_service.CLIENT_KEY_FILE}",
             },
-            "app": {"training_mode": True},
+            "app": {"training_mode": True, "data_dir": "audit"},  # its own audit, beside the sandbox
         }
 
     def _card_settings(self) -> dict[str, object]:

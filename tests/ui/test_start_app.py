@@ -15,7 +15,7 @@ from pytestqt.qtbot import QtBot
 
 from consent_desktop.app import RunningApp, start_app
 from consent_desktop.auth.session import SessionState
-from consent_desktop.config_registry import POLICY_KEY, REG_SZ
+from consent_desktop.config.registry import POLICY_KEY, REG_SZ
 from consent_desktop.controller.assembly import assemble
 from consent_desktop.sandbox.users import ADMIN_NO_B0020, GP, RECEPTIONIST, TRAINING_PIN
 from consent_desktop.training import TrainingRun
