@@ -173,6 +173,7 @@ def test_the_workstation_is_not_built_with_a_missing_middleware(tmp_path: Path) 
         "spine.endpoint": "https://spine.example.nhs.uk/sync",
         "spine.spine_asid": "928942012545",
         "spine.local_asid": "200000001162",
+        "auth.provider": "cis",
         "auth.cis_url": "https://cis.example.nhs.uk/login",
         "auth.pkcs11_module": str(tmp_path / "pkcs11.so"),
     }

@@ -83,11 +83,11 @@ def diagnose(settings: Settings, *, timeout: float = 5.0) -> DiagnoseReport:
     now = datetime.now(UTC)
     report.checks += _certificates("Spine CA bundle (tls.ca_bundle)", settings.tls.ca_bundle, now)
     report.checks += _certificates("client certificate (tls.client_cert)", settings.tls.client_cert, now)
-    if settings.auth.provider == "cis":
-        report.checks += _certificates("smartcard CA bundle (auth.card_ca_bundle)", settings.auth.card_ca_bundle, now)
-        module, missing = settings.auth.pkcs11_module, middleware_problem(settings)
-        detail = missing.problem if missing else str(module) if module else "not configured"
-        report.checks.append(Check("smartcard middleware (auth.pkcs11_module)", bool(module) and not missing, detail))
+    # Both routes use the card: the legacy one signs with it, CIS2 reads its certificate and unlocks with its PIN.
+    report.checks += _certificates("smartcard CA bundle (auth.card_ca_bundle)", settings.auth.card_ca_bundle, now)
+    module, missing = settings.auth.pkcs11_module, middleware_problem(settings)
+    detail = missing.problem if missing else str(module) if module else "not configured"
+    report.checks.append(Check("smartcard middleware (auth.pkcs11_module)", bool(module) and not missing, detail))
     report.checks += _audit(settings)
     try:
         spine_tls = tls_context(settings.tls)

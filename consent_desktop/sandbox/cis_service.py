@@ -37,7 +37,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.policy import default as email_default
 
 from asn1crypto import cms
 from cryptography import x509
@@ -376,7 +375,7 @@ class CisService:
 
     def _verified_signer(self, response: str, challenge: bytes) -> x509.Certificate:
         """Unwrap base64 → S/MIME → base64 → CMS, check the SignedData's shape, and verify its one signature."""
-        smime = email.message_from_bytes(_base64(response, "response"), policy=email_default)
+        smime = email.message_from_bytes(_base64(response, "response"))  # compat32: the headers are simple
         if smime.get_content_type() not in ("application/x-pkcs7-mime", "application/pkcs7-mime"):
             raise _Refused(400, "bad_request", "the response is not S/MIME application/x-pkcs7-mime")
         der = smime.get_payload(decode=True)
