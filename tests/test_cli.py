@@ -170,7 +170,7 @@ def test_diagnose_reports_sources_and_expiry(card_sandbox: Sandbox, capsys: pyte
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["ok"]
     sources = {row["key"]: row["source"] for row in report["settings"]}
-    assert sources["spine.endpoint"].startswith("per-machine file") and sources["spine.read_timeout"]
+    assert sources["spine.endpoint"].startswith("--config file") and sources["spine.read_timeout"]
     assert sources["auth.lock_on_card_removal"] == "default"
     assert any(c["name"].startswith("ACS endpoint") and c["ok"] for c in report["checks"])
     # an expired client certificate is reported, and the exit code says something is wrong

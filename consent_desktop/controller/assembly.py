@@ -16,7 +16,7 @@ from consent_desktop.auth.session import Session
 from consent_desktop.auth.sign_in import IdentityFlow, SignInFlow
 from consent_desktop.config import APP_AUTHOR, APP_NAME, Settings
 from consent_desktop.controller.presence_choice import choose_presence
-from consent_desktop.controller.settings_check import check_settings
+from consent_desktop.controller.settings_check import check_files, check_settings
 from consent_desktop.controller.workstation import Parts, Workstation
 from consent_desktop.domain.errors import ConfigError
 from consent_desktop.spine.acs_client import AcsClient
@@ -82,7 +82,9 @@ def assemble(
         raise ConfigError("settings", "auth.provider", f"must be one of {', '.join(PROVIDERS)}")
     check_settings(settings)  # before a card, a connection or the audit is touched
     presence = presence or choose_presence(settings)
-    token = token or card_token_from_settings(settings)
+    if token is None:
+        check_files(settings)
+        token = card_token_from_settings(settings)
     session = Session(settings.auth, presence=presence)
     sign_in, close_sign_in = choose_sign_in(
         settings, token, session, presence, browser=browser, browser_timeout=browser_timeout

@@ -12,7 +12,7 @@ import yaml
 from lxml import etree
 
 from consent_desktop.config import SPECS, load_settings
-from consent_desktop.config_registry import (
+from consent_desktop.config.registry import (
     INSTALLER_PROPERTIES,
     MACHINE_KEY,
     POLICY_KEY,

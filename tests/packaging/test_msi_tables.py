@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from consent_desktop.config_registry import INSTALLER_PROPERTIES, MACHINE_KEY, registry_value_names, value_name
+from consent_desktop.config.registry import INSTALLER_PROPERTIES, MACHINE_KEY, registry_value_names, value_name
 from tests.packaging.conftest import FREEZE_TIMEOUT, HELP_URL, NEXT_VERSION, VERSION, Msi
 
 pytestmark = [

@@ -108,14 +108,13 @@ def isolated_settings(tmp_path: Path) -> dict[str, str]:
 @pytest.mark.hazard("HAZ-012")
 def test_diagnose_reports_every_setting_and_where_it_came_from_to_a_file(tmp_path: Path) -> None:
     report = tmp_path / "diagnose.txt"
-    issuer = "https://cis2.example.nhs.uk/oidc"
     result = run_python(
-        str(ENTRY), "--diagnose", str(report), CONSENT_DESKTOP__CIS2__ISSUER=issuer, **isolated_settings(tmp_path)
+        str(ENTRY), "--diagnose", str(report), CONSENT_DESKTOP__AUTH__ODS_CODE="A12345", **isolated_settings(tmp_path)
     )
     assert result.returncode == 1  # nothing else is configured: the checks fail, and say so
     assert result.stdout == ""
     lines = report.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "Settings (value, and where it came from):"
-    assert any(line.split() == ["cis2.issuer", issuer, "[environment]"] for line in lines), lines
+    assert any(line.split() == ["auth.ods_code", "A12345", "[environment]"] for line in lines), lines
     assert any(line.split() == ["spine.read_timeout", "30.0", "[default]"] for line in lines), lines
     assert "  FAIL  client certificate (tls.client_cert): not configured" in lines

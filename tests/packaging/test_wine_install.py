@@ -23,7 +23,7 @@ from pathlib import Path
 import LnkParse3
 import pytest
 
-from consent_desktop.config_registry import INSTALLER_PROPERTIES, MACHINE_KEY, value_name
+from consent_desktop.config.registry import INSTALLER_PROPERTIES, MACHINE_KEY, value_name
 from tests.packaging.conftest import FREEZE_TIMEOUT, HELP_URL, NEXT_VERSION, VERSION, Msi
 
 pytestmark = [
