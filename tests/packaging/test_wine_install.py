@@ -90,6 +90,9 @@ class WinePrefix:
     def registry(self, key: str) -> dict[str, dict[str, tuple[str, str]]]:
         """Every key under ``key`` (itself included) → its values, name → (REG_* type, data); {} if absent."""
         found = self.run("wine", "reg", "query", key, "/s")
+        if found.returncode != 0:  # absent, and nothing else: a broken Wine must not pass for a clean uninstall
+            assert "Unable to find the specified registry key" in found.stdout + found.stderr, found
+            return {}
         keys: dict[str, dict[str, tuple[str, str]]] = {}
         values: dict[str, tuple[str, str]] = {}
         for line in found.stdout.splitlines():
