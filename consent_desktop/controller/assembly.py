@@ -24,14 +24,25 @@ from consent_desktop.spine.exchange import SpineEndpoint
 from consent_desktop.spine.pds_client import PdsClient
 from consent_desktop.spine.transport import SpineTransport
 
+AUDIT_FOLDER = "audit"  # in the machine-wide data folder; on Windows the installer makes it, with its access rights
+
 
 def data_dir(settings: Settings) -> Path:
-    return settings.app.data_dir or Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
+    """The workstation's, not one user's: ``audit`` in the machine-wide data folder (on Windows
+    ``C:\\ProgramData\\NHS\\consent-desktop\\audit``, on Linux ``/usr/local/share/consent-desktop/audit``). Not the
+    folder itself: on Windows that holds the per-machine settings file, and the app's users may write to this one."""
+    return settings.app.data_dir or Path(platformdirs.site_data_dir(APP_NAME, APP_AUTHOR)) / AUDIT_FOLDER
 
 
 def audit_path(settings: Settings) -> Path:
     """Training keeps its own audit, so practice changes never appear in a real patient's history."""
     return data_dir(settings) / ("training-audit.jsonl" if settings.app.training_mode else "audit.jsonl")
+
+
+def earlier_audit_path() -> Path:
+    """Where earlier versions kept a per-user audit. It is left where it is (a record in its own right, unsealed)
+    and no longer written; ``diagnose`` mentions it when it is there."""
+    return Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)) / "audit.jsonl"
 
 
 Browser = Callable[[str], bool]  # opens the CIS2 sign-in page: webbrowser.open, or a test playing the browser

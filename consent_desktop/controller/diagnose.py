@@ -14,13 +14,21 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
+from consent_desktop.audit import AuditLog
+from consent_desktop.audit_protection import OWNER_CHECKS, exposure
 from consent_desktop.config import IgnoredOverride, Settings, describe
+from consent_desktop.controller.assembly import audit_path, earlier_audit_path
 from consent_desktop.controller.settings_check import middleware_problem, settings_problems
-from consent_desktop.domain.errors import ConfigError
+from consent_desktop.domain.errors import AuditUnavailable, ConfigError
 from consent_desktop.spine.transport import tls_context
 from consent_desktop.verified_tls import verified_context
 
 EXPIRY_WARNING_DAYS = 30
+_ACCESS = (
+    "this account's only (folder 0700, files 0600)"
+    if OWNER_CHECKS
+    else "as the installer set them for the app's users (not checked by the app on Windows)"
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,7 @@ def diagnose(settings: Settings, *, timeout: float = 5.0) -> DiagnoseReport:
         module, missing = settings.auth.pkcs11_module, middleware_problem(settings)
         detail = missing.problem if missing else str(module) if module else "not configured"
         report.checks.append(Check("smartcard middleware (auth.pkcs11_module)", bool(module) and not missing, detail))
+    report.checks += _audit(settings)
     try:
         spine_tls = tls_context(settings.tls)
     except ConfigError as error:
@@ -116,6 +125,38 @@ def _certificates(name: str, path: Path | None, now: datetime) -> list[Check]:
             checks.append(
                 Check(name, True, f"{subject}, valid until {certificate.not_valid_after_utc:%d-%b-%Y}{warning}")
             )
+    return checks
+
+
+def _audit(settings: Settings) -> list[Check]:
+    """Where the local audit is, whether only this account can read it, and whether its seals still match. Reads
+    only: ``diagnose`` never creates the audit or its key."""
+    audit = AuditLog(audit_path(settings))
+    exposed = [found for path in (audit.path.parent, audit.path, audit.key_path) if (found := exposure(path))]
+    checks = [Check("local audit access", not exposed, "; ".join(exposed) or _ACCESS)]
+    try:
+        problem, count = audit.verify(), len(audit.entries())
+    except AuditUnavailable as error:
+        checks.append(Check("local audit seals", False, f"{audit.path} cannot be read: {error.details}"))
+    else:
+        altered = problem.error(audit.path) if problem else None
+        checks.append(
+            Check(
+                "local audit seals",
+                altered is None,
+                f"{altered.user_message} ({altered.details})" if altered else f"{audit.path}: {count} entries, intact",
+            )
+        )
+    earlier = earlier_audit_path()
+    if earlier != audit.path and earlier.is_file():
+        checks.append(
+            Check(
+                "earlier audit",
+                True,
+                f"{earlier} is an earlier version's per-user audit: no longer written; keep it as your records "
+                "policy says",
+            )
+        )
     return checks
 
 

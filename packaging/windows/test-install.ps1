@@ -177,6 +177,8 @@ Assert-Equal (Invoke-Msiexec @('/x', "`"$NextMsi`"") 'uninstall.log') 0 'msiexec
 Assert-Equal (Test-Path $InstallDir) $false "$InstallDir removed"
 Assert-Equal (Test-Path $Shortcut) $false 'shortcut removed'
 Assert-Equal (Test-Path $ShortcutKey) $false "$ShortcutKey removed"
+$audit = Join-Path $env:ProgramData 'NHS\consent-desktop\audit'
+Assert-Equal (Test-Path $audit) $false "$audit removed (nothing was audited in it)"
 $arp = @(Get-ArpEntries)
 Assert-Equal $arp.Count 0 'Add/Remove Programs entries after uninstall'
 if (Test-Path $MachineKey) {

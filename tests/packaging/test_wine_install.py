@@ -286,6 +286,8 @@ def test_a_downgrade_is_refused_and_changes_nothing(upgraded: State, downgraded:
 def test_an_uninstall_leaves_no_files_keys_shortcut_or_entry(wine: WinePrefix, uninstalled: State) -> None:
     assert uninstalled.exit_code == 0
     assert not wine.windows(INSTALL_DIR).parent.exists()  # ...\NHS, not just ...\NHS\Consent Desktop
+    # The audit folder goes while it is empty (nothing was audited here); Wine leaves its empty parents.
+    assert not wine.windows("C:\\ProgramData\\NHS\\consent-desktop\\audit").exists()
     assert uninstalled.vendor_keys == ()  # HKLM and HKCU Software\NHS are gone, not just emptied
     assert uninstalled.entries == ()
     assert uninstalled.shortcuts == ()
