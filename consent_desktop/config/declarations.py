@@ -121,14 +121,16 @@ class AuthSettings:
 class Cis2Settings:
     issuer: str = field(default="", metadata=_s("CIS2 OpenID Connect issuer URL", security=True))
     client_id: str = field(default="", metadata=_s("This app's CIS2 client id", security=True))
-    ca_bundle: Path | None = field(
-        default=None, metadata=_s("CA bundle for the CIS2 endpoints (blank: OS trust store)", security=True)
-    )
+    # CIS2's scopes for the user's id and name ("nhsperson"), role profiles ("nationalrbacaccess"), the names of
+    # their organisations ("associatedorgs"), and CIS2's role choice ("selectedrole": the ID token's selected_roleid
+    # is then the session's role). Not a security setting: it changes neither where the app connects nor whom it
+    # trusts, and the client refuses scopes without openid; without selectedrole the app offers the roles itself.
     scopes: tuple[str, ...] = field(
         default=("openid", "profile", "nhsperson", "nationalrbacaccess", "associatedorgs", "selectedrole"),
-        metadata=_s(
-            "Scopes asked for at sign-in ('openid' always; 'selectedrole' has CIS2 choose the role)", security=True
-        ),
+        metadata=_s("OpenID Connect scopes asked for at sign-in (must include openid)"),
+    )
+    ca_bundle: Path | None = field(
+        default=None, metadata=_s("CA bundle for the CIS2 endpoints (blank: OS trust store)", security=True)
     )
     # How this app proves itself at the token endpoint: to be settled at CIS2 onboarding (docs/cis2.md).
     token_auth_method: str = field(

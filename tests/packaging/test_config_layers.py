@@ -252,7 +252,6 @@ SECURITY_SETTINGS = {
     "auth.provider": "cis",  # the legacy route instead of the default CIS2
     "auth.cis_role_assertion_url": "https://elsewhere.invalid/ssb",
     "auth.cis_signature_digest": "sha256",
-    "cis2.scopes": "openid",
     "cis2.token_auth_method": "client_secret_post",
     "cis2.private_key": "/elsewhere/cis2-key.pem",
     "cis2.private_key_id": "someone-elses-kid",
