@@ -126,6 +126,11 @@ class OperationRunner(QObject):
 
     def _deliver(self, operation: Operation[Any], result: object, error: BaseException | None) -> None:
         operation.finished = True
+        # Break the cycle operation -> future -> done callback -> operation, so the operation and whatever its
+        # callbacks hold (widgets included) are freed here, on the GUI thread, by reference counting. Left to the
+        # cyclic garbage collector, a QObject could be destroyed in the middle of any Qt call on any thread; seen
+        # as a deadlock, Qt's own mutex taken twice.
+        operation.future = None
         self._forget(operation)
         if operation.cancelled:
             return
