@@ -1,23 +1,27 @@
-"""Accessible names, and text that scales with ``ui.text_scale``.
+"""Accessible names, and text (and the icons beside it) that scale with ``ui.text_scale``.
 
 Every control gets a name a screen reader can announce. Text sizes are relative to the application font, which
-the scale multiplies, so nothing is sized in pixels.
+the scale multiplies, so nothing is sized in pixels; icons next to text are sized in multiples of the scale too.
 """
 
 from __future__ import annotations
 
 from typing import TypeVar
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication, QLabel, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
+
+from consent_desktop.ui.resources import pixmap
 
 W = TypeVar("W", bound=QWidget)
 _FACTOR = "textFactor"  # dynamic property: this widget's text size relative to the application font
 _BASE = "baseFontPointSize"  # dynamic property on the application: its font size before any scaling
+_ICON = "iconName"  # dynamic properties of a label showing an icon: its name and size at 100%
+_ICON_SIZE = "iconSize"
 MIN_SCALE, MAX_SCALE = 0.75, 3.0
 # Mouse selection lets a user copy what a label says; keyboard selection also makes it a Tab stop, so it is kept
-# for the few values worth reaching by keyboard (the NHS number, details for IT).
+# for the few values worth reaching by keyboard (the NHS number, details for the help desk).
 SELECTABLE = Qt.TextInteractionFlag.TextSelectableByMouse
 KEYBOARD_SELECTABLE = SELECTABLE | Qt.TextInteractionFlag.TextSelectableByKeyboard
 
@@ -34,7 +38,7 @@ def sized(widget: W, factor: float, *, bold: bool = False) -> W:
     widget.setProperty(_FACTOR, factor)
     font = QFont(widget.font())
     font.setBold(bold)
-    font.setPointSizeF(_base_size() * _current_scale() * factor)
+    font.setPointSizeF(_base_size() * current_scale() * factor)
     widget.setFont(font)
     return widget
 
@@ -50,8 +54,31 @@ def label(text: str = "", *, factor: float = 1.0, bold: bool = False, selectable
     return widget
 
 
+def show_icon(widget: QLabel, name: str, size: int) -> QLabel:
+    """Show icon ``name`` at ``size`` pixels times the text scale, kept in step when the scale changes."""
+    widget.setProperty(_ICON, name)
+    widget.setProperty(_ICON_SIZE, size)
+    _draw_icon(widget)
+    return widget
+
+
+def icon_label(name: str, size: int, accessible_name: str) -> QLabel:
+    return named(show_icon(QLabel(), name, size), accessible_name)
+
+
+def clear_icon(widget: QLabel) -> None:
+    widget.setProperty(_ICON, None)
+    widget.clear()
+
+
+def scaled(size: int) -> int:
+    """``size`` pixels at 100% text, at the current text scale."""
+    return round(size * current_scale())
+
+
 def apply_text_scale(scale: float) -> float:
-    """Scale the application's text; returns the scale used (clamped to a readable range)."""
+    """Scale the application's text in every window and dialog; returns the scale used (clamped to a readable
+    range)."""
     app = QApplication.instance()
     if not isinstance(app, QApplication):
         raise RuntimeError("text can only be scaled once the application exists")
@@ -61,19 +88,43 @@ def apply_text_scale(scale: float) -> float:
     font = QFont(app.font())
     font.setPointSizeF(base * scale)
     app.setFont(font)
+    for top in app.topLevelWidgets():
+        # A style sheet fixes its widgets' fonts when it is applied: setting it again lets the new size through.
+        if top.styleSheet():
+            top.setStyleSheet(top.styleSheet())
     for widget in app.allWidgets():
         factor = widget.property(_FACTOR)
         if isinstance(factor, float):
             resized = QFont(widget.font())
             resized.setPointSizeF(base * scale * factor)
             widget.setFont(resized)
+        if isinstance(widget, QLabel) and widget.property(_ICON):
+            _draw_icon(widget)
     return scale
 
 
-def _current_scale() -> float:
+def fit_to_screen(dialog: QDialog, width_in_characters: int) -> None:
+    """A dialog as wide as ``width_in_characters`` of its text, and never larger than the screen it opens on."""
+    metrics = dialog.fontMetrics()
+    wanted = QSize(metrics.averageCharWidth() * width_in_characters, dialog.sizeHint().height())
+    screen = dialog.screen() or QGuiApplication.primaryScreen()
+    room = screen.availableGeometry().size() if screen is not None else wanted
+    dialog.resize(min(wanted.width(), room.width()), min(wanted.height(), room.height()))
+    dialog.setMaximumSize(room)
+
+
+def current_scale() -> float:
     app = QApplication.instance()
     scale = app.property("textScale") if app is not None else None
     return scale if isinstance(scale, float) else 1.0
+
+
+def _draw_icon(widget: QLabel) -> None:
+    name, size = widget.property(_ICON), widget.property(_ICON_SIZE)
+    if isinstance(name, str) and isinstance(size, int):
+        pixels = scaled(size)
+        widget.setPixmap(pixmap(name, pixels, widget.devicePixelRatioF()))
+        widget.setFixedSize(pixels, pixels)
 
 
 def _base_size() -> float:

@@ -14,7 +14,7 @@ from consent_desktop.sandbox.users import GP, RECEPTIONIST
 from tests.pds.conftest import requests_seen
 from tests.ui.conftest import Desk
 from tests.ui.screen import every_text
-from tests.ui.test_consent import OPTED_OUT_ON_SPINE, confirm_step, open_patient, save_change, start_change
+from tests.ui.test_consent import OPTED_OUT, OPTED_OUT_ON_SPINE, confirm_step, open_patient, save_change, start_change
 
 pytestmark = pytest.mark.gui
 
@@ -142,7 +142,7 @@ def test_a_change_sent_before_the_card_was_pulled_is_shown_after_unlocking(signe
     signed_in.wait(lambda: consent.outcome.headline.text().startswith("Saved on Spine at "))
     assert signed_in.window.page is signed_in.window.work
     assert consent.patient is not None and consent.patient.nhs_number.digits == README_EXAMPLE
-    signed_in.wait(lambda: consent.value.text() == "Opted out of the Summary Care Record")
+    signed_in.wait(lambda: consent.value.text() == OPTED_OUT)
     assert signed_in.window.work.search.find_button.isEnabled()
 
 
