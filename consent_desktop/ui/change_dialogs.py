@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -33,7 +34,7 @@ from consent_desktop.domain.patient import Patient
 from consent_desktop.ui import wording as w
 from consent_desktop.ui.text import fit_to_screen, label, named
 
-WIDTH_IN_CHARACTERS = 72
+WIDTH_IN_CHARACTERS = 90
 
 
 def _patient_lines(patient: Patient, today: date) -> QFormLayout:
@@ -56,10 +57,10 @@ class _ChangeStep(QDialog):
         self._wiping = False
         self.body = QWidget()
         self.content = QVBoxLayout(self.body)
-        scroll = QScrollArea()
-        scroll.setWidget(self.body)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller = QScrollArea()
+        self.scroller.setWidget(self.body)
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
         self.buttons = QDialogButtonBox()
         self.go = named(QPushButton(go), go_name)
         self.buttons.addButton(self.go, QDialogButtonBox.ButtonRole.AcceptRole)
@@ -69,14 +70,21 @@ class _ChangeStep(QDialog):
         self.buttons.rejected.connect(self.reject)
         self.footer = QVBoxLayout()
         self.footer.addWidget(self.buttons)
-        layout = QVBoxLayout(self)
-        layout.addWidget(scroll, 1)
-        layout.addLayout(self.footer)
+        self._layout = QVBoxLayout(self)
+        self._layout.addWidget(self.scroller, 1)
+        self._layout.addLayout(self.footer)
 
     @property
     def has_choices(self) -> bool:
         """Whether closing now would throw away something the user chose or typed."""
         return True
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """Room for all of the content without scrolling (the screen may then allow less)."""
+        hint = super().sizeHint()
+        unscrolled = self.body.sizeHint().height() + self.footer.sizeHint().height()
+        margins = self._layout.contentsMargins()
+        return QSize(hint.width(), max(hint.height(), unscrolled + margins.top() + margins.bottom() + 12))
 
     def reject(self) -> None:
         if self._wiping or not self.has_choices:
@@ -104,8 +112,9 @@ class _ChangeStep(QDialog):
     def _ask_before_discarding(self) -> QMessageBox:
         question = QMessageBox(QMessageBox.Icon.Question, w.DISCARD_TITLE, w.DISCARD_QUESTION, parent=self)
         named(question, w.DISCARD_TITLE)
-        discard = named(QPushButton(w.DISCARD), w.DISCARD.replace("&", ""))
-        keep = named(QPushButton(w.KEEP_EDITING), w.KEEP_EDITING.replace("&", ""))
+        # Parented at once: the message box does not take ownership of buttons Python created.
+        discard = named(QPushButton(w.DISCARD, question), w.DISCARD.replace("&", ""))
+        keep = named(QPushButton(w.KEEP_EDITING, question), w.KEEP_EDITING.replace("&", ""))
         question.addButton(discard, QMessageBox.ButtonRole.DestructiveRole)
         question.addButton(keep, QMessageBox.ButtonRole.RejectRole)
         question.setDefaultButton(keep)  # the safe answer is the one Enter gives
@@ -238,13 +247,12 @@ class ConfirmChangeDialog(_ChangeStep):
     ) -> None:
         super().__init__(w.CHECK_TITLE, w.SAVE_TO_SPINE, w.SAVE_TO_SPINE_NAME, w.CANCEL_NOTHING_SENT, parent)
         self.save = self.go
-        change = QFormLayout()
+        change = _patient_lines(patient, today)  # one form: the patient and the change line up
         change.addRow(w.FROM, label(w.STATE_HEADLINE[w.shown_state(record)]))
         change.addRow(w.TO, label(w.STATE_HEADLINE[w.state_of(choice)], bold=True))
         change.addRow(w.HOW, label(w.EXPRESSED[expressed_by]))
         change.addRow(w.NOTE_ROW, label(" ".join(note.split()) or w.NO_NOTE))
         self.content.addWidget(label(w.CHECK_HEADING, factor=1.3, bold=True))
-        self.content.addLayout(_patient_lines(patient, today))
         self.content.addLayout(change)
         self.content.addWidget(label(w.CONSEQUENCES[choice]))
         self.content.addWidget(label(w.SENDS_AT_ONCE, bold=True))

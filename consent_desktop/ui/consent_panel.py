@@ -32,7 +32,6 @@ from consent_desktop.ui import wording as w
 from consent_desktop.ui.change_dialogs import ChangeConsentDialog, ConfirmChangeDialog
 from consent_desktop.ui.errors import HelpDeskDetails, MessagePanel
 from consent_desktop.ui.history_dialog import HistoryDialog
-from consent_desktop.ui.resources import icon
 from consent_desktop.ui.slip import Slip, paint_slip, render_pdf, slip_for
 from consent_desktop.ui.text import SELECTABLE, icon_label, label, named, show_icon
 
@@ -107,7 +106,7 @@ class GpSystemRecord(QFrame):
         self.entry = label(bold=True, selectable=True)
         self.entry.setTextInteractionFlags(SELECTABLE | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.elsewhere = label(bold=True)
-        self.copy = named(QPushButton(icon("copy"), w.COPY), w.COPY_NAME)
+        self.copy = named(QPushButton(w.COPY), w.COPY_NAME)
         self.copy.clicked.connect(self.copy_entry)
         self.copied = label()
         copy_row = QHBoxLayout()
@@ -457,7 +456,7 @@ class ConsentPanel(QGroupBox):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.dialogs.append(dialog)
         dialog.finished.connect(lambda _code: self._forget(dialog))
-        dialog.open()
+        QDialog.open(dialog)  # the plain window-modal open: the print and file dialogs hide it behind an overload
 
     def _forget(self, dialog: QDialog) -> None:
         if dialog in self.dialogs:

@@ -55,10 +55,9 @@ class HistoryDialog(QDialog):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setWordWrap(True)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COLUMNS.index("Note"), QHeaderView.ResizeMode.Stretch)  # a long note wraps
+        self.table.setWordWrap(True)  # every column shares the width and wraps: nothing to scroll sideways to
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().hide()
         self.problem = MessagePanel(w.HISTORY_PROBLEM)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
@@ -82,7 +81,6 @@ class HistoryDialog(QDialog):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
                 self.table.setItem(row, column, item)
-        self.table.resizeRowsToContents()
         count = len(newest_first)
         self.status.setText(w.HISTORY_NONE if not count else w.HISTORY_COUNT.format(count=count, s="s" * (count != 1)))
 

@@ -47,6 +47,8 @@ def shown_value(key: str, value: object) -> str:
         return w.YES if value else w.NO
     if isinstance(value, tuple):
         return ", ".join(str(v) for v in value) or w.NONE_SET
+    if isinstance(value, str) and value in w.VALUE_WORDS.get(key, {}):
+        return w.VALUE_WORDS[key][value]
     if isinstance(value, float) and key == TEXT_SCALE:
         return f"{round(value * 100)}%"
     if isinstance(value, PurePath):
@@ -89,6 +91,7 @@ class SettingsDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setWordWrap(True)
         self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
         self._fill()
@@ -105,6 +108,7 @@ class SettingsDialog(QDialog):
         self.scale.setCurrentIndex(self.scale.findData(current))
         caption = QLabel(w.TEXT_SIZE)
         caption.setBuddy(self.scale)
+        caption.setMinimumWidth(caption.sizeHint().width())
         self.apply = named(QPushButton(w.APPLY), w.APPLY_NAME)
         self.apply.clicked.connect(self._apply)
         editable = text_size_editable(settings)
@@ -113,6 +117,7 @@ class SettingsDialog(QDialog):
         why = w.TEXT_SIZE_POLICY if locked_by_policy(settings, TEXT_SCALE) else w.TEXT_SIZE_SET_FOR_COMPUTER
         self.locked = label("" if editable else w.TEXT_SIZE_LOCKED.format(why=why))
         row = QHBoxLayout()
+        row.setSpacing(self.fontMetrics().horizontalAdvance("M"))
         row.addWidget(caption)
         row.addWidget(self.scale)
         row.addWidget(self.apply)
@@ -131,7 +136,6 @@ class SettingsDialog(QDialog):
         (self.scale if editable else close).setFocus()  # the one thing that can be done here
         fit_to_screen(self, 130)
         self.resize(self.width(), self.maximumHeight())
-        self.table.resizeRowsToContents()
 
     def row_for(self, key: str) -> tuple[str, ...]:
         """What the row for setting ``key`` says, column by column."""

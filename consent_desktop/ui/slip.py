@@ -104,13 +104,13 @@ def paint_slip(slip: Slip, device: QPagedPaintDevice) -> int:
         for number in range(pages):
             if number:
                 device.newPage()
+            if slip.training:  # under the words, so they stay readable
+                _training_mark(painter, QRectF(0, 0, page.width(), page.height()))
             top = number * page.height()
             painter.save()
             painter.translate(0, -top)
             document.drawContents(painter, QRectF(0, top, page.width(), page.height()))
             painter.restore()
-            if slip.training:
-                _training_mark(painter, QRectF(0, 0, page.width(), page.height()))
     finally:
         painter.end()
     return pages
@@ -123,7 +123,7 @@ def _training_mark(painter: QPainter, page: QRectF) -> None:
     font.setBold(True)
     font.setPixelSize(max(1, round(page.width() / 6)))
     painter.setFont(font)
-    painter.setPen(QColor(170, 170, 170))
+    painter.setPen(QColor(215, 215, 215))
     painter.translate(page.center())
     painter.rotate(-35)
     box = QRectF(QPointF(-page.width(), -page.height() / 4), QPointF(page.width(), page.height() / 4))

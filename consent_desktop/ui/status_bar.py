@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QWidget
 from consent_desktop.auth.session import SessionChange
 from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.ui import wording as w
-from consent_desktop.ui.text import label, named
+from consent_desktop.ui.text import OneLineFirst, label, named
 
 
 class StatusBar(QFrame):
@@ -19,22 +19,25 @@ class StatusBar(QFrame):
         super().__init__(parent)
         self.setObjectName("statusStrip")
         named(self, w.STATUS)
-        self.user = named(label(), w.SIGNED_IN_USER)
-        self.role = named(label(), w.ROLE)
+        self.user = named(OneLineFirst(), w.SIGNED_IN_USER)
+        self.role = named(OneLineFirst(), w.ROLE)
         self.role.setToolTip(w.ROLE_TIP)
-        self.organisation = named(label(), w.ORGANISATION)
+        self.organisation = named(OneLineFirst(), w.ORGANISATION)
         self.organisation.setToolTip(w.ORGANISATION_TIP)
-        self.connection = named(label(w.READY), w.CONNECTION)
+        self.connection = named(OneLineFirst(w.READY), w.CONNECTION)
         self.problem = named(label(), w.LAST_PROBLEM)
         self.training = named(QLabel(w.TRAINING_MARKER), w.TRAINING_MARKER, w.TRAINING_MARKER_DESCRIPTION)
         self.training.setVisible(training)
         self.training.setObjectName("trainingMarker")
         layout = QGridLayout(self)
         layout.setContentsMargins(6, 2, 6, 2)
-        for column, widget in enumerate((self.user, self.role, self.organisation, self.connection, self.training)):
+        layout.setHorizontalSpacing(self.fontMetrics().horizontalAdvance("MM"))  # the parts read apart
+        for column, widget in enumerate((self.user, self.role, self.organisation)):
             layout.addWidget(widget, 0, column)
-        layout.setColumnStretch(2, 1)
-        layout.addWidget(self.problem, 1, 0, 1, 5)
+        layout.setColumnStretch(3, 1)
+        layout.addWidget(self.connection, 0, 4)
+        layout.addWidget(self.training, 0, 5)
+        layout.addWidget(self.problem, 1, 0, 1, 6)
         self.show_user(None)
         self.clear_problem()
 

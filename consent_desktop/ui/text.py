@@ -54,6 +54,20 @@ def label(text: str = "", *, factor: float = 1.0, bold: bool = False, selectable
     return widget
 
 
+class OneLineFirst(QLabel):
+    """A wrapping label that asks for room for its whole text on one line, and wraps only when the layout cannot
+    give it that (a plain wrapping label wraps early, at a width Qt guesses)."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__(text)
+        self.setWordWrap(True)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        margins = self.contentsMargins()
+        width = self.fontMetrics().horizontalAdvance(self.text()) + margins.left() + margins.right() + 2
+        return QSize(width, self.heightForWidth(width))
+
+
 def show_icon(widget: QLabel, name: str, size: int) -> QLabel:
     """Show icon ``name`` at ``size`` pixels times the text scale, kept in step when the scale changes."""
     widget.setProperty(_ICON, name)
@@ -104,13 +118,20 @@ def apply_text_scale(scale: float) -> float:
 
 
 def fit_to_screen(dialog: QDialog, width_in_characters: int) -> None:
-    """A dialog as wide as ``width_in_characters`` of its text, and never larger than the screen it opens on."""
-    metrics = dialog.fontMetrics()
-    wanted = QSize(metrics.averageCharWidth() * width_in_characters, dialog.sizeHint().height())
+    """A dialog at least as wide as ``width_in_characters`` of its text and as its content wants, and never larger
+    than the screen it opens on."""
+    hint = dialog.sizeHint()
+    wanted = QSize(max(hint.width(), round(_character_width(dialog) * width_in_characters)), hint.height())
     screen = dialog.screen() or QGuiApplication.primaryScreen()
     room = screen.availableGeometry().size() if screen is not None else wanted
     dialog.resize(min(wanted.width(), room.width()), min(wanted.height(), room.height()))
     dialog.setMaximumSize(room)
+
+
+def _character_width(widget: QWidget) -> float:
+    """The width of an average character of running text (Qt's average counts every glyph, narrow ones too)."""
+    sample = "The patient's Summary Care Record choice on Spine"
+    return widget.fontMetrics().horizontalAdvance(sample) / len(sample)
 
 
 def current_scale() -> float:

@@ -55,7 +55,7 @@ def long_date(day: date) -> str:
 # --- the window, the training banner and the status strip -------------------------------------------------------
 
 TRAINING_TITLE = f"{APP} {DASH} training"
-TRAINING_BANNER = "Training mode: invented patients on a practice Spine on this computer. Nothing is sent to the NHS."
+TRAINING_BANNER = "Training mode: invented patients, and nothing is sent to the NHS."
 TRAINING_MARKER = "Training mode"
 TRAINING_MARKER_DESCRIPTION = "No real patient data is involved"
 TRAINING_CARD_IN = "Training card in the reader: {card}"
@@ -355,7 +355,7 @@ ON_SPINE_NOW = "On Spine now: {state}"
 NEW_CHOICE = "What does the patient want?"
 CHOICE_WORDS = {
     ConsentChoice.OPTED_OUT: "Opt out: do not share their Summary Care Record",
-    ConsentChoice.ASK_PERMISSION: "Opt back in: share their Summary Care Record (removes the opt-out)",
+    ConsentChoice.ASK_PERMISSION: "Opt back in: share their Summary Care Record",
 }
 CURRENT_CHOICE = "{choice} (their choice now)"
 CONSEQUENCES = {
@@ -378,7 +378,7 @@ EXPRESSED = {
     ExpressedBy.REPRESENTATIVE: "Through a representative, in person or in writing",
 }
 REPRESENTATIVE_CHECK = "Check that the representative has the authority to make this choice for the patient."
-HAVE_INSTRUCTION = "I have this instruction from the patient, or their representative, in &person or in writing"
+HAVE_INSTRUCTION = "I have this instruction in &person or in writing"
 HAVE_INSTRUCTION_NAME = "I have the patient's instruction in person or in writing"
 HAVE_INSTRUCTION_DESCRIPTION = "Needed before the change can go to Spine"
 CHOOSE_HOW = "Choose how you got the patient's instruction."
@@ -496,7 +496,7 @@ SLIP_CHOICE = {
     ConsentChoice.ASK_PERMISSION: "Sharing your Summary Care Record (no opt-out)",
 }
 SLIP_RECORDED = "Recorded at {time} on {date} by {who}."
-SLIP_FOR_PRACTICE = "For your GP practice: record in the GP system {entry}."
+SLIP_FOR_PRACTICE = "For your GP practice: record this choice in the GP system as {entry}."
 SLIP_CORE_ONLY = (
     "Whether you agreed to share core information only, or core and additional information, is recorded "
     "separately by your GP practice."
@@ -594,6 +594,10 @@ SETTING_WORDS = {
     "app.log_level": "Detail in the diagnostic log",
     "app.data_dir": "Folder for the record of changes",
     "ui.text_scale": "Text size",
+}
+# Values shown in words, where the setting holds a code.
+VALUE_WORDS = {
+    "auth.provider": {"cis": "NHS smartcard (CIS)", "cis2": "NHS CIS2 (in the browser)"},
 }
 # Settings whose value is never shown: where the private key lives is for IT's diagnostics, not for a screen.
 HIDDEN_SETTINGS = frozenset({"tls.client_key"})
