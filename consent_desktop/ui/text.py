@@ -13,6 +13,7 @@ from PySide6.QtGui import QFont, QGuiApplication
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
 
 from consent_desktop.ui.resources import pixmap
+from consent_desktop.ui.wording import CONSENT_ON_SPINE
 
 W = TypeVar("W", bound=QWidget)
 _FACTOR = "textFactor"  # dynamic property: this widget's text size relative to the application font
@@ -130,7 +131,7 @@ def fit_to_screen(dialog: QDialog, width_in_characters: int) -> None:
 
 def _character_width(widget: QWidget) -> float:
     """The width of an average character of running text (Qt's average counts every glyph, narrow ones too)."""
-    sample = "The patient's Summary Care Record choice on Spine"
+    sample = CONSENT_ON_SPINE  # a typical line of the app's own text
     return widget.fontMetrics().horizontalAdvance(sample) / len(sample)
 
 
