@@ -125,6 +125,9 @@ def fit_to_screen(dialog: QDialog, width_in_characters: int) -> None:
     wanted = QSize(max(hint.width(), round(_character_width(dialog) * width_in_characters)), hint.height())
     screen = dialog.screen() or QGuiApplication.primaryScreen()
     room = screen.availableGeometry().size() if screen is not None else wanted
+    # The window's frame and title bar are not known before it is shown: leave room for a generous one.
+    frame = dialog.fontMetrics().lineSpacing() * 2 + 16
+    room = QSize(room.width() - frame // 2, room.height() - frame)
     dialog.resize(min(wanted.width(), room.width()), min(wanted.height(), room.height()))
     dialog.setMaximumSize(room)
 
