@@ -119,7 +119,7 @@ def walk(out: Path, scale: float, scratch: Path) -> list[Path]:
         settle()
         path = out / f"{len(saved) + 1:02d}-{name}{suffix}.png"
         screen = QGuiApplication.primaryScreen()
-        if not screen.grabWindow(0).save(str(path)):
+        if not screen.grabWindow(0).save(str(path), "PNG", 0):  # 0: the smallest file (PNG loses nothing)
             raise SystemExit(f"could not save {path}")
         saved.append(path)
         print(f"  {path}")

@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
             if change.previous is SessionState.LOCKED:
                 self.work.restore()
             else:
+                self.status.clear_problem()  # signed in: a problem met on the way in is over
                 self.work.wipe(keep_patient=False)
                 self.work.search.nhs.setFocus()
             held, self._held_failures = self._held_failures, []

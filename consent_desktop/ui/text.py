@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QFont, QGuiApplication
+from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
 
 from consent_desktop.ui.resources import pixmap
@@ -103,6 +103,9 @@ def apply_text_scale(scale: float) -> float:
     font = QFont(app.font())
     font.setPointSizeF(base * scale)
     app.setFont(font)
+    # Tick boxes and option buttons are drawn at a fixed size unless told: they grow with the text too.
+    box = max(13, round(QFontMetrics(font).height() * 0.8))
+    app.setStyleSheet(f"QCheckBox::indicator, QRadioButton::indicator {{ width: {box}px; height: {box}px; }}")
     for top in app.topLevelWidgets():
         # A style sheet fixes its widgets' fonts when it is applied: setting it again lets the new size through.
         if top.styleSheet():

@@ -112,6 +112,13 @@ def test_no_screen_of_the_main_task_shows_jargon_or_breaks_the_content_style(sig
     signed_in.window.look_up("9990000050")  # not found
     signed_in.wait(window.work.search.result.isVisible)
     seen.append(desk_text(window))
+    search = window.work.search
+    search.family.setText("Hollowquay")
+    search.gender.setCurrentIndex(search.gender.findData("Female"))
+    search.birth.setText("30-Sep-2019")
+    search.search()  # twins: more than one match
+    signed_in.wait(lambda: "More than one" in search.result.text)
+    seen.append(desk_text(window))
 
     for screen in seen:
         assert not JARGON.findall(screen), JARGON.findall(screen)
