@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from consent_desktop.domain.consent import NOTE_MAX, ConsentChoice, ConsentRecord, ExpressedBy
 from consent_desktop.domain.patient import Patient
 from consent_desktop.ui import wording as w
+from consent_desktop.ui.forget import empty
 from consent_desktop.ui.text import fit_to_screen, label, named
 
 WIDTH_IN_CHARACTERS = 90
@@ -103,7 +104,7 @@ class _ChangeStep(QDialog):
         for text in self.findChildren(QLabel):
             text.clear()
         for box in self.findChildren(QPlainTextEdit):
-            box.clear()
+            empty(box)  # with its undo history: the next user cannot bring the note back
         super().reject()
 
     def fit(self) -> None:

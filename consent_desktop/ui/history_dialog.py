@@ -26,7 +26,7 @@ from consent_desktop.ui.errors import MessagePanel
 from consent_desktop.ui.text import fit_to_screen, label, named
 
 if TYPE_CHECKING:
-    from consent_desktop.audit import AuditEntry  # annotations only: the audit module is not loaded at start-up
+    from consent_desktop.audit import AuditEntry, PatientHistory  # annotations only: not loaded at start-up
 
 COLUMNS = w.HISTORY_COLUMNS
 
@@ -45,6 +45,7 @@ class HistoryDialog(QDialog):
         self.setWindowTitle(w.HISTORY_TITLE)
         named(self, w.HISTORY_TITLE)
         self._user = user
+        self._nhs_number = patient.nhs_number.digits  # the only patient whose history this dialog shows
         self.heading = label(
             w.HISTORY_HEADING.format(name=patient.display_name, dash=w.DASH, number=patient.nhs_number.formatted),
             bold=True,
@@ -73,8 +74,14 @@ class HistoryDialog(QDialog):
         close.setFocus()  # nothing to fill in: Enter or Escape closes
         fit_to_screen(self, 150)
 
-    def show_entries(self, entries: list[AuditEntry]) -> None:
-        newest_first = sorted(entries, key=lambda e: e.at, reverse=True)
+    def show_history(self, history: PatientHistory) -> None:
+        """This dialog's patient's changes; a late answer about anyone else is not shown. An audit whose seals do
+        not match is said plainly, with whatever it still lists."""
+        if history.nhs_number != self._nhs_number:
+            return
+        if history.altered is not None:
+            self.problem.show_error(history.altered, "read history")
+        newest_first = sorted(history.changes, key=lambda e: e.at, reverse=True)
         self.table.setRowCount(len(newest_first))
         for row, entry in enumerate(newest_first):
             for column, text in enumerate(self._row(entry)):

@@ -1,6 +1,6 @@
 """Settings as a readable page: each setting in words, its value, where it comes from (default, a file, the
-installation, Group Policy) and a lock for values Group Policy sets. Nothing secret is shown. Only the text size, a
-per-user preference, can be changed here.
+installation, Group Policy), a lock for values Group Policy sets, and overrides that were not used. Nothing secret
+is shown. Only the text size, a per-user preference, can be changed here.
 """
 
 from __future__ import annotations
@@ -24,8 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from consent_desktop.config import SPECS, Settings, describe
-from consent_desktop.config_registry import locked_by_policy
+from consent_desktop.config import SPECS, Settings, locked_by_policy, setting_states
 from consent_desktop.ui import wording as w
 from consent_desktop.ui.errors import MessagePanel
 from consent_desktop.ui.resources import icon
@@ -154,19 +153,26 @@ class SettingsDialog(QDialog):
         raise KeyError(key)
 
     def _fill(self) -> None:
-        rows = describe(self.settings)
-        self.table.setRowCount(len(rows))
-        for row, (key, value, source) in enumerate(rows):
+        states = setting_states(self.settings)
+        self.table.setRowCount(len(states))
+        for row, state in enumerate(states):
+            key = state.key
             name = QTableWidgetItem(w.SETTING_WORDS.get(key, key))
             name.setData(_KEY, key)
             name.setToolTip(f"{SPECS[key].help}\n{w.HELP_DESK}: {key}")
-            if locked_by_policy(self.settings, key):
+            if state.locked_by_policy:
                 name.setIcon(icon("lock"))
                 name.setToolTip(f"{w.LOCKED_BY_POLICY}\n{name.toolTip()}")
-            shown = QTableWidgetItem(shown_value(key, value))
+            shown = QTableWidgetItem(shown_value(key, state.value))
             shown.setToolTip(shown.text().replace("\N{ZERO WIDTH SPACE}", ""))
-            where = QTableWidgetItem(source_words(source))
-            where.setToolTip(source)
+            words = source_words(state.source)
+            where = QTableWidgetItem(w.OVERRIDE_NOT_USED.format(where=words) if state.ignored else words)
+            where.setToolTip(
+                "\n".join(
+                    [state.source]
+                    + [w.OVERRIDE_NOT_USED_TIP.format(source=o.source, reason=o.reason) for o in state.ignored]
+                )
+            )
             for column, item in enumerate((name, shown, where)):
                 self.table.setItem(row, column, item)
 

@@ -560,7 +560,10 @@ SOURCE_WORDS = (
     ("per-user file", "Your preferences file"),
     ("training", "Training mode"),
     ("environment", "Test override"),
+    ("--config", "Settings file given at start"),
 )
+OVERRIDE_NOT_USED = "{where}; an override was not used"
+OVERRIDE_NOT_USED_TIP = "Not used: a value from {source} ({reason})."
 SOURCE_OTHER = "Settings file"
 # Each setting in words. Settings not listed are shown by their own name.
 SETTING_WORDS = {
@@ -591,6 +594,7 @@ SETTING_WORDS = {
     "cis2.client_id": "This app's NHS CIS2 name",
     "cis2.ca_bundle": "Certificates for NHS CIS2",
     "app.training_mode": "Training mode",
+    "app.allow_developer_overrides": "Let test overrides set security settings (developer computers only)",
     "app.log_level": "Detail in the diagnostic log",
     "app.data_dir": "Folder for the record of changes",
     "ui.text_scale": "Text size",
