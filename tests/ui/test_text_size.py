@@ -107,6 +107,15 @@ def test_at_200_percent_on_1366_by_768_nothing_is_cut_short_and_the_result_is_in
     assert not window.work.search_area.horizontalScrollBar().isVisible()
     assert cut_short(desk, window) == []
 
+    consent.history.click()  # the other dialogs, at the same size
+    history = consent.history_dialog
+    assert history is not None
+    desk.wait(lambda: history.table.rowCount() == 1)
+    assert cut_short(desk, history) == []
+    history.reject()
+    settings = window.open_settings()
+    assert cut_short(desk, settings) == []
+
 
 def _in_dialog_view(dialog: QWidget) -> list[QWidget]:
     """The dialog's buttons that can be seen inside it, and inside the screen it is on."""
