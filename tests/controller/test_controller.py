@@ -18,6 +18,7 @@ from consent_desktop.controller.assembly import assemble
 from consent_desktop.controller.controller import Controller
 from consent_desktop.domain.consent import ConsentChoice, ExpressedBy, SaveOutcome, SaveResult
 from consent_desktop.domain.errors import ConsentDesktopError, NotAuthorised, SessionNotActive
+from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.domain.patient import Patient
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.sandbox.users import ADMIN_NO_B0020, RECEPTIONIST, TRAINING_PIN
@@ -277,3 +278,71 @@ def test_a_workstation_that_cannot_be_built_says_why(card_sandbox: Sandbox, qtbo
         assert not controller.is_ready
     finally:
         controller.shutdown()
+
+
+# --- a change Spine applies late: read again in place ---------------------------------------------------------
+
+
+@pytest.fixture
+def rechecking(card_sandbox: Sandbox, qtbot: QtBot, tmp_path: Path) -> Iterator[Controller]:
+    """A controller whose change deadline is short, reading unconfirmed changes again after 0.8, 1.6 and 3.2 s."""
+    settings = load_settings([TomlFileSource(card_sandbox.data.client_config, "client.toml")])
+    settings = dataclasses.replace(
+        settings,
+        spine=dataclasses.replace(settings.spine, read_timeout=5.0, change_deadline=1.5),
+        app=dataclasses.replace(settings.app, data_dir=tmp_path / "data"),
+    )
+    controller = Controller(assemble(settings), progress_delay_ms=50, recheck_after_ms=(800, 1600, 3200))
+    with qtbot.waitSignal(controller.card_status, timeout=5000):
+        controller.start()
+    yield controller
+    controller.shutdown()
+
+
+def late_change(controller: Controller, qtbot: QtBot, sandbox: Sandbox, commit_after: str) -> SaveResult:
+    """An opt-out Spine holds past the deadline and applies ``commit_after`` seconds after the client's re-read."""
+    sign_in(controller, qtbot)
+    patient = look_up(controller, qtbot)
+    assert sandbox.store is not None
+    sandbox.store.set_fault("late-commit", commit_after, scope="set", times=1)
+    with qtbot.waitSignal(controller.save_finished, timeout=10_000) as told:
+        controller.change_consent(patient, None, ConsentChoice.OPTED_OUT, ExpressedBy.IN_PERSON, "")
+    first: SaveResult = told.args[0]
+    assert first.outcome is SaveOutcome.UNCONFIRMED, first.headline  # never "not saved"
+    return first
+
+
+@pytest.mark.hazard("HAZ-004", "HAZ-016")
+def test_a_change_applied_late_is_updated_in_place_to_saved(
+    rechecking: Controller, qtbot: QtBot, card_sandbox: Sandbox
+) -> None:
+    late_change(rechecking, qtbot, card_sandbox, "1.0")
+    with qtbot.waitSignal(rechecking.save_rechecked, timeout=10_000) as rechecked:
+        pass
+    later: SaveResult = rechecked.args[0]
+    assert later.outcome is SaveOutcome.SAVED and later.confirmed_by_reread, later.headline
+    assert card_sandbox.store is not None
+    assert len({c.message_id for c in card_sandbox.store.changes(NHS)}) == 1  # read again, never sent again
+    readings = [e for e in rechecking.workstation.parts.audit.entries(NHS) if e.event == "consent-recheck"]
+    assert readings and readings[-1].outcome.startswith("saved")  # each reading is audited
+    assert all(e.outcome.startswith("could not confirm") for e in readings[:-1])
+    history = rechecking.workstation.history(NhsNumber.parse(NHS))
+    assert [e.event for e in history] == ["consent-change", "consent-recheck"]
+
+
+@pytest.mark.hazard("HAZ-016")
+@pytest.mark.parametrize("how", ["cancel", "another patient"])
+def test_reading_a_change_again_stops_when_cancelled_or_the_patient_is_closed(
+    rechecking: Controller, qtbot: QtBot, card_sandbox: Sandbox, how: str
+) -> None:
+    late_change(rechecking, qtbot, card_sandbox, "0.5")
+    rechecked: list[SaveResult] = []
+    rechecking.save_rechecked.connect(rechecked.append)
+    if how == "cancel":
+        rechecking.cancel()
+    else:
+        look_up(rechecking, qtbot, "9990000018")
+    qtbot.wait(4_000)  # past every reading it would have made
+    assert rechecked == []
+    readings = [e for e in rechecking.workstation.parts.audit.entries(NHS) if e.event == "consent-recheck"]
+    assert readings == []
