@@ -257,6 +257,27 @@ def test_could_not_confirm_hides_the_old_value_until_check_again_reads_the_truth
     assert consent.change.isEnabled()
 
 
+@pytest.mark.hazard("HAZ-003", "HAZ-004", "HAZ-016")
+def test_a_change_spine_applies_late_turns_from_could_not_confirm_to_saved_on_screen(
+    make_desk: Callable[..., Desk],
+) -> None:
+    """Spine holds the change past the deadline and applies it after the app read it back: "could not confirm",
+    then — read again by the app while the patient is open — "saved", in the same place."""
+    desk = make_desk(**{"spine.read_timeout": 5.0, "spine.change_deadline": 1.5})
+    desk.sign_in()
+    open_patient(desk)
+    desk.store.set_fault("late-commit", "0.5", scope="set", times=1)
+
+    headline = save_change(desk)
+
+    consent = desk.window.work.consent
+    assert headline.startswith("Could not confirm whether the change was saved"), headline
+    assert desk.store.assertions(README_EXAMPLE) == {}  # Spine has not applied it yet
+    desk.wait(lambda: consent.outcome.headline.text().startswith("Saved on Spine at "), timeout=15_000)
+    assert consent.value.text() == OPTED_OUT
+    assert desk.store.assertions(README_EXAMPLE) == OPTED_OUT_ON_SPINE
+
+
 @pytest.mark.hazard("HAZ-002")
 def test_check_again_shows_a_change_made_elsewhere(signed_in: Desk) -> None:
     open_patient(signed_in)
