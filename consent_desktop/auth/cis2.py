@@ -43,6 +43,7 @@ from consent_desktop.domain.errors import (
     SignInFailed,
 )
 from consent_desktop.domain.identity import RoleProfile
+from consent_desktop.https_client import https_client
 from consent_desktop.verified_tls import verified_context
 
 # CIS2's scopes for the user's id and name ("nhsperson"), role profiles ("nationalrbacaccess") and the names of
@@ -114,6 +115,7 @@ class Cis2Client:
         *,
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
+        deadline: float = 20.0,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -126,12 +128,12 @@ class Cis2Client:
         self.issuer = issuer.rstrip("/")
         self.client_id = client_id
         self._clock = clock
-        self._client = httpx.Client(
-            verify=verified_context(ca_bundle, "cis2.ca_bundle", checking="the CIS2 service", system_trust=True),
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
+        self._client = https_client(
+            verified_context(ca_bundle, "cis2.ca_bundle", checking="the CIS2 service", system_trust=True),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            deadline=deadline,
             transport=transport,
-            follow_redirects=False,
-            trust_env=False,  # proxies come from configuration, never from a user's environment
         )
         self._lock = threading.Lock()
         self._metadata: tuple[float, ProviderMetadata] | None = None
@@ -145,6 +147,7 @@ class Cis2Client:
             settings.cis2.ca_bundle,
             connect_timeout=settings.spine.connect_timeout,
             read_timeout=settings.spine.read_timeout,
+            deadline=settings.spine.read_deadline,
         )
 
     # --- the flow's steps ------------------------------------------------------------------------------------
