@@ -134,6 +134,8 @@ class Sandbox:
                 "local_asid": CLIENT_ASID,
                 "connect_timeout": 5.0,
                 "read_timeout": 10.0,
+                "read_deadline": 10.0,
+                "change_deadline": 10.0,
             },
             "tls": {"ca_bundle": "pki/tls-ca.pem", "client_cert": "pki/client.pem", "client_key": "pki/client.key"},
             "auth": auth,

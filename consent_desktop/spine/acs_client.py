@@ -97,7 +97,7 @@ class AcsClient(SpineService):
         if record.choice is choice:
             return self._result(SaveOutcome.SAVED, nhs_number, choice, record, "", confirmed=True)
         # Not "not saved": Spine may still apply a change it has received (a slow or queued write).
-        reason = f"{cause.user_message.rstrip('.')}, and Spine still showed the previous value straight after"
+        reason = f"{cause.user_message.rstrip('.')}, and a read straight after still showed the previous value"
         return self._result(SaveOutcome.UNCONFIRMED, nhs_number, choice, record, reason)
 
     def _result(
