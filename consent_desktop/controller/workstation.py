@@ -178,12 +178,10 @@ class Workstation:
         if blocked:
             raise ChangeBlocked(blocked, "consent change refused: patient deceased")
         result = self.parts.acs.set_consent(patient.nhs_number, choice)  # SessionNotActive: nothing was sent
-        entry = AuditEntry(
+        entry = _change_entry(
             "consent-change",
-            identity.user_id,
-            identity.role.role_profile_id,
-            identity.role.org_code,
-            nhs_number=patient.nhs_number.digits,
+            identity,
+            patient.nhs_number,
             old=shown.choice.value if shown else "",
             new=choice.value,
             expressed_by=expressed_by.value,
@@ -197,14 +195,11 @@ class Workstation:
         this reading found."""
         identity = self.session.require_active()
         found = self.parts.acs.recheck(result)
-        shown_before = result.record.choice.value if result.record else ""
-        entry = AuditEntry(
+        entry = _change_entry(
             "consent-recheck",
-            identity.user_id,
-            identity.role.role_profile_id,
-            identity.role.org_code,
-            nhs_number=result.nhs_number.digits,
-            old=shown_before,
+            identity,
+            result.nhs_number,
+            old=result.record.choice.value if result.record else "",  # what Spine showed before this reading
             new=result.requested.value,
             outcome="saved: found on Spine on a later check"
             if found.outcome is SaveOutcome.SAVED
@@ -271,6 +266,18 @@ class Workstation:
             log.exception("could not write the audit entry for a consent change (outcome: %s)", result.outcome.value)
             return dataclasses.replace(result, warning=AUDIT_NOT_WRITTEN)
         return result
+
+
+def _change_entry(event: str, identity: SpineIdentity, nhs_number: NhsNumber, **fields: str) -> AuditEntry:
+    """An audit entry about a consent change: who made it, in which role, for which patient."""
+    return AuditEntry(
+        event,
+        identity.user_id,
+        identity.role.role_profile_id,
+        identity.role.org_code,
+        nhs_number=nhs_number.digits,
+        **fields,
+    )
 
 
 def _storable(text: str) -> bool:

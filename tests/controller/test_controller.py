@@ -196,6 +196,17 @@ def test_an_audit_that_cannot_be_written_never_hides_the_outcome(
     assert "audit log could not record the change" in result.warning
 
 
+def sign_out_for(controller: Controller, qtbot: QtBot, token_label: str) -> None:
+    """Sign out, and put another card (``token_label``) in the reader for whoever signs in next."""
+    with qtbot.waitSignal(
+        controller.session_changed, timeout=5000, check_params_cb=lambda change: change.state is SessionState.SIGNED_OUT
+    ):
+        controller.sign_out()
+    card(controller).remove()
+    with qtbot.waitSignal(controller.card_status, check_params_cb=lambda s: s is CardStatus.READY):
+        card(controller).insert(token_label)
+
+
 @pytest.mark.hazard("HAZ-004", "HAZ-008")
 def test_an_outcome_arriving_after_sign_out_is_shown_to_the_same_user_only(
     controller: Controller, qtbot: QtBot, card_sandbox: Sandbox
@@ -203,26 +214,14 @@ def test_an_outcome_arriving_after_sign_out_is_shown_to_the_same_user_only(
     """Signed out while the change was at Spine: it finishes, goes in the audit, is never shown to the next user,
     and is shown to the user who made it when they next sign in."""
     results = start_slow_opt_out(controller, qtbot, card_sandbox, latency="0.8", how=ExpressedBy.IN_PERSON)
-    with qtbot.waitSignal(
-        controller.session_changed, timeout=5000, check_params_cb=lambda change: change.state is SessionState.SIGNED_OUT
-    ):
-        controller.sign_out()
-    card(controller).remove()
-    with qtbot.waitSignal(controller.card_status, check_params_cb=lambda s: s is CardStatus.READY):
-        card(controller).insert(ADMIN_NO_B0020.token_label)
+    sign_out_for(controller, qtbot, ADMIN_NO_B0020.token_label)
     sign_in(controller, qtbot)  # the next user
     audit = controller.workstation.parts.audit
     qtbot.waitUntil(lambda: [e.event for e in audit.entries(NHS)].count("consent-change") == 1, timeout=5000)
     qtbot.wait(300)
     assert results == []  # never shown to another user...
     assert card_sandbox.store.assertions(NHS) == {"Store": "No", "View": "No"}  # ...though it was made, and audited
-    with qtbot.waitSignal(
-        controller.session_changed, timeout=5000, check_params_cb=lambda change: change.state is SessionState.SIGNED_OUT
-    ):
-        controller.sign_out()
-    card(controller).remove()
-    with qtbot.waitSignal(controller.card_status, check_params_cb=lambda s: s is CardStatus.READY):
-        card(controller).insert(RECEPTIONIST.token_label)
+    sign_out_for(controller, qtbot, RECEPTIONIST.token_label)
     with qtbot.waitSignal(controller.save_finished, timeout=5000):
         sign_in(controller, qtbot)  # the user who made it is back
     assert len(results) == 1 and results[0].outcome is SaveOutcome.SAVED, results
