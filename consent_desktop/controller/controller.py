@@ -16,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:  # the workstation pulls in the network, card and XML librarie
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 EXPIRY_CHECK_MS = 15_000
+CRASHED = "something went wrong inside the app while saving"
 RECHECK_AFTER_MS = tuple(round(seconds * 1000) for seconds in RECHECK_AFTER)
 _CARD_STATUS = {"inserted": CardStatus.READY, "removed": CardStatus.NO_CARD, "failed": CardStatus.NO_READER}
 
@@ -284,12 +286,22 @@ class Controller(QObject):
     ) -> None:
         made_by = self._user_id
         self._rechecks.pop(patient.nhs_number.digits, None)  # a new change supersedes the check of an older one
-        self._run(
+
+        def broken() -> None:
+            """A bug stopped the change: whether it reached Spine is not known, so it is settled as any unknown
+            outcome is — "could not confirm", read again — and the screen lets go of it (the window can close)."""
+            unknown = SaveResult(SaveOutcome.UNCONFIRMED, patient.nhs_number, choice, datetime.now(UTC), None, CRASHED)
+            self._saved(unknown, made_by)
+
+        if self._closed:
+            return
+        self.runner.submit(
             lambda: self.workstation.change_consent(patient, shown, choice, expressed_by, note),
-            lambda result: self._saved(result, made_by),
-            "change consent",
+            on_success=lambda result: self._saved(result, made_by),
+            on_failure=lambda error: self.failed.emit(error, "change consent"),
             label="Saving to Spine\N{HORIZONTAL ELLIPSIS}",
-            keep=True,
+            keep_on_cancel=True,
+            on_crash=broken,
         )
 
     def load_history(self, nhs_number: NhsNumber) -> None:

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from lxml import etree
 
@@ -23,6 +24,7 @@ from consent_desktop.spine import namespaces as ns
 from consent_desktop.spine.hl7 import el
 from consent_desktop.spine.safe_xml import child_named, children_named, descendants_named, text_at
 
+NO_FAULTS: Mapping[str, str] = MappingProxyType({})
 NOT_FOUND = [
     ("400", "Invalid Request"),
     ("35160", "[PSIS-35160] - Invalid input message. Mandatory field NHS Number is missing or incorrect"),
@@ -122,7 +124,7 @@ class AcsService:
         el(el(control_act, "queryAck", type="QueryAck"), "queryResponseCode", code="OK")
         return answer(incoming, message, wrapper="getResourcePermissionsResponse")
 
-    def set(self, incoming: Incoming, faults: Mapping[str, str]) -> Response:
+    def set(self, incoming: Incoming, faults: Mapping[str, str] = NO_FAULTS) -> Response:
         """Validate, then commit atomically; the caller decides whether the answer ever reaches the client."""
         nhs_number, changes = self._validated_set(incoming)
         if not patients.acs_knows(nhs_number):

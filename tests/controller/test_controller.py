@@ -345,3 +345,25 @@ def test_reading_a_change_again_stops_when_cancelled_or_the_patient_is_closed(
     assert rechecked == []
     readings = [e for e in rechecking.workstation.parts.audit.entries(NHS) if e.event == "consent-recheck"]
     assert readings == []
+
+
+@pytest.mark.hazard("HAZ-004")
+def test_a_bug_during_a_change_goes_to_the_crash_route_and_still_settles_the_change(
+    controller: Controller, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not swallowed: the crash route has it. And the change is not left hanging: whether it reached Spine is
+    unknown, so it is "could not confirm — check again" (and read again), and the screen can let go of it."""
+    sign_in(controller, qtbot)
+    patient = look_up(controller, qtbot)
+
+    def bug(*_args: object) -> SaveResult:
+        raise RuntimeError("a programming error")
+
+    monkeypatch.setattr(controller.workstation, "change_consent", bug)
+    crashes: list[object] = []
+    controller.crashed.connect(crashes.append)
+    with qtbot.waitSignal(controller.save_finished, timeout=5000) as told:
+        controller.change_consent(patient, None, ConsentChoice.OPTED_OUT, ExpressedBy.IN_PERSON, "")
+    result: SaveResult = told.args[0]
+    assert result.outcome is SaveOutcome.UNCONFIRMED and result.headline.endswith("check again"), result.headline
+    assert len(crashes) == 1 and isinstance(crashes[0], RuntimeError)

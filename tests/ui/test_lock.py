@@ -183,6 +183,23 @@ def test_the_window_stays_open_until_a_change_in_flight_has_its_answer(signed_in
     assert not signed_in.window.isVisible()
 
 
+@pytest.mark.hazard("HAZ-004")
+def test_the_window_can_close_after_a_save_that_went_wrong_inside_the_app(
+    signed_in: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_patient(signed_in)
+
+    def bug(*_args: object) -> None:
+        raise RuntimeError("a programming error")
+
+    monkeypatch.setattr(signed_in.controller.workstation, "change_consent", bug)
+    confirm_step(signed_in).save.click()
+    consent = signed_in.window.work.consent
+    signed_in.wait(lambda: consent.outcome.headline.text().startswith("Could not confirm"))
+    signed_in.window.close()
+    assert not signed_in.window.isVisible()
+
+
 @pytest.mark.hazard("HAZ-004", "HAZ-007", "HAZ-008")
 def test_a_change_the_user_signed_out_before_it_finished_is_shown_to_them_only(signed_in: Desk) -> None:
     open_patient(signed_in)
