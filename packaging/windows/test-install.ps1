@@ -25,8 +25,8 @@ $Shortcut = Join-Path $env:ProgramData 'Microsoft\Windows\Start Menu\Programs\Co
 $MachineSource = 'machine settings from the installer (HKLM\Software\NHS\ConsentDesktop)'
 $PolicySource = 'Group Policy (HKLM\Software\Policies\NHS\ConsentDesktop)'
 
-# Each public property's registry value name and setting, from the app itself (consent_desktop/config_registry.py).
-$Installer = python -c "import json; from consent_desktop.config_registry import INSTALLER_PROPERTIES as P, value_name; print(json.dumps({p: {'name': value_name(k), 'key': k} for p, k in P.items()}))" | ConvertFrom-Json -AsHashtable
+# Each public property's registry value name and setting, from the app itself (consent_desktop/config/registry.py).
+$Installer = python -c "import json; from consent_desktop.config.registry import INSTALLER_PROPERTIES as P, value_name; print(json.dumps({p: {'name': value_name(k), 'key': k} for p, k in P.items()}))" | ConvertFrom-Json -AsHashtable
 if ($LASTEXITCODE -ne 0) { throw 'could not read the installer properties from the app' }
 $Values = @{
     SPINE_ENDPOINT = 'https://spine.example.nhs.uk/sync'
@@ -71,7 +71,7 @@ function Get-ArpEntries {
 
 # key -> @(value, where it came from, locked by policy), as the app itself sees its settings.
 function Get-AppSettings {
-    $json = python -c "import json; from consent_desktop.config import default_sources, describe, load_settings; from consent_desktop.config_registry import locked_by_policy; s = load_settings(default_sources(environ={})); print(json.dumps({k: [str(v), src, locked_by_policy(s, k)] for k, v, src in describe(s)}))"
+    $json = python -c "import json; from consent_desktop.config import default_sources, describe, load_settings, locked_by_policy; s = load_settings(default_sources(environ={})); print(json.dumps({k: [str(v), src, locked_by_policy(s, k)] for k, v, src in describe(s)}))"
     if ($LASTEXITCODE -ne 0) { throw 'the app could not load its settings' }
     return $json | ConvertFrom-Json -AsHashtable
 }

@@ -93,7 +93,8 @@ def test_sign_in_look_up_read_and_change(controller: Controller, qtbot: QtBot, c
     assert result.outcome is SaveOutcome.SAVED and result.confirmed_by_reread
     with qtbot.waitSignal(controller.history_loaded) as history:
         controller.load_history(patient.nhs_number)
-    [entry] = history.args[0]
+    assert history.args[0].nhs_number == patient.nhs_number.digits and history.args[0].altered is None
+    [entry] = history.args[0].changes
     assert (entry.old, entry.new, entry.expressed_by, entry.note, entry.user_id) == (
         "ask",
         "no",
@@ -326,7 +327,7 @@ def test_a_change_applied_late_is_updated_in_place_to_saved(
     assert readings and readings[-1].outcome.startswith("saved")  # each reading is audited
     assert all(e.outcome.startswith("could not confirm") for e in readings[:-1])
     history = rechecking.workstation.history(NhsNumber.parse(NHS))
-    assert [e.event for e in history] == ["consent-change", "consent-recheck"]
+    assert [e.event for e in history.changes] == ["consent-change", "consent-recheck"]
 
 
 @pytest.mark.hazard("HAZ-016")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from consent_desktop.config import SPECS
-from consent_desktop.config_registry import (
+from consent_desktop.config import APP_AUTHOR, APP_NAME, SPECS
+from consent_desktop.config.registry import (
     INSTALLER_PROPERTIES,
     MACHINE_KEY,
     POLICY_KEY,
@@ -17,6 +17,7 @@ from consent_desktop.config_registry import (
     registry_value_names,
     value_name,
 )
+from consent_desktop.controller.assembly import AUDIT_FOLDER
 from consent_desktop.spine.safe_xml import parse_untrusted
 from tests.packaging.conftest import REPO
 
@@ -163,3 +164,45 @@ def test_the_release_installer_keeps_command_line_values_over_remembered_ones() 
         restore = set_properties[prop, f"[CMDLINE_{prop}]"]
         assert save.get("Before") == "AppSearch"
         assert (restore.get("After"), restore.get("Condition")) == ("AppSearch", f"CMDLINE_{prop}")
+
+
+# --- the audit folder ---------------------------------------------------------------------------------------------
+
+DELETE, WRITE_DAC, WRITE_OWNER, FILE_DELETE_CHILD = 0x10000, 0x40000, 0x80000, 0x40
+
+
+def folder_path(wxs: etree._Element, ns: str, directory_id: str) -> list[str]:
+    """A directory's names from the standard folder it sits in down to it."""
+    parents = {child: parent for parent in wxs.iter() for child in parent}
+    names: list[str] = []
+    element = next(d for d in wxs.iter(f"{ns}Directory") if d.get("Id") == directory_id)
+    while element.tag in (f"{ns}Directory", f"{ns}StandardDirectory") and element.get("Id") != "TARGETDIR":
+        names.insert(0, element.get("Name") or element.get("Id", ""))
+        element = parents[element]
+    return names
+
+
+@pytest.mark.hazard("HAZ-014")
+@pytest.mark.parametrize(("path", "ns"), [(RELEASE_WXS, WIX5), (SMOKE_WXS, WIX3)], ids=["release", "smoke"])
+def test_both_installers_make_the_audit_folder_where_the_app_looks_for_it(path: Path, ns: str) -> None:
+    # platformdirs' site data folder on Windows is <CommonAppData>\<author>\<name>; the app adds AUDIT_FOLDER
+    assert folder_path(parse(path), ns, "AUDITDIR") == ["CommonAppDataFolder", APP_AUTHOR, APP_NAME, AUDIT_FOLDER]
+
+
+@pytest.mark.hazard("HAZ-014")
+def test_the_release_installer_gives_the_audit_folder_its_own_protected_access_rights() -> None:
+    [permission] = parse(RELEASE_WXS).iter(f"{WIX5}PermissionEx")
+    sddl = permission.get("Sddl", "")
+    assert sddl.startswith("D:PAI(")  # protected: nothing inherited from ProgramData (CREATOR OWNER, Users' rights)
+    aces = dict(
+        (trustee, (flags, rights)) for flags, rights, trustee in re.findall(r"\(A;([A-Z]*);([^;]+);;;([A-Z]+)\)", sddl)
+    )
+    assert set(aces) == {"SY", "BA", "BU", "OW"}  # OWNER RIGHTS: a file's creator gets no more than the rest
+    assert aces["SY"] == aces["BA"] == ("OICI", "FA")
+    for trustee in ("BU", "OW"):
+        flags, rights = aces[trustee]
+        mask = int(rights, 16)
+        assert flags == "OICI" and mask & 0x7  # read, write and append: the audit is appended to by every user
+        assert not mask & (DELETE | WRITE_DAC | WRITE_OWNER | FILE_DELETE_CHILD), (
+            trustee
+        )  # nor replaced, nor re-permitted

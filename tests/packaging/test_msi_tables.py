@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from consent_desktop.config_registry import INSTALLER_PROPERTIES, MACHINE_KEY, registry_value_names, value_name
+from consent_desktop.config.registry import INSTALLER_PROPERTIES, MACHINE_KEY, registry_value_names, value_name
 from tests.packaging.conftest import FREEZE_TIMEOUT, REPO, FrozenApp
 
 pytestmark = [
