@@ -424,7 +424,7 @@ class Controller(QObject):
     # --- reading an unconfirmed change again ------------------------------------------------------------------
 
     def _schedule(self, recheck: _Recheck) -> None:
-        """The next reading, at its time after the change was reported (the first at once after a pause)."""
+        """The next reading, the schedule's gap after the last one (after a pause, that gap from the resume)."""
         after = self._recheck_after_ms
         wait = after[0] if recheck.step == 0 else after[recheck.step] - after[recheck.step - 1]
         generation = recheck.generation

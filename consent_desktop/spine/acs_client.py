@@ -64,7 +64,7 @@ class AcsClient(SpineService):
             record = self.get_consent(result.nhs_number)
         except ConsentDesktopError as error:
             log.info("re-check of an unconfirmed change could not read Spine (%s)", error.details)
-            return dataclasses.replace(result, reason=f"{error.user_message.rstrip('.')} to check it again")
+            return dataclasses.replace(result, reason="Spine could not be read to check it again")
         if record.choice is result.requested:
             return self._result(SaveOutcome.SAVED, result.nhs_number, result.requested, record, "", confirmed=True)
         return dataclasses.replace(
