@@ -33,6 +33,7 @@ class Figure:
 class Report:
     figures: list[Figure] = field(default_factory=list)
     samples: dict[str, list[float]] = field(default_factory=dict)  # name -> raw samples in ms, for the plot
+    matrix: list[dict[str, Any]] = field(default_factory=list)  # the fault matrix's cases, row by row
 
     def add(self, figure: Figure) -> None:
         self.figures.append(figure)
@@ -47,6 +48,7 @@ class Report:
             self.add(Figure("Resilience suite figures", 0, None, "sets", "matrix and soak", False, "did not run"))
             return
         matrix, soak = figures["matrix"], figures["soak"]
+        self.matrix = list(matrix)
         wrong = sum(1 for case in matrix if not case["agrees"])
         self.add(
             Figure(
@@ -118,6 +120,22 @@ class Report:
         notes = [f"- **{f.name}**: {f.note}" for f in self.figures if f.note]
         if notes:
             lines += ["", "Notes:", "", *notes]
+        if self.matrix:
+            lines += [
+                "",
+                "## Fault matrix",
+                "",
+                "What the user was told for each case (first, then \N{RIGHTWARDS ARROW} when the app read the change "
+                "again in place), against what the sandbox's store held afterwards.",
+                "",
+                "| Operation | Fault | Told | Store | Seconds | Agrees |",
+                "|---|---|---|---|---|---|",
+                *(
+                    f"| {c['operation']} | {c['fault']} | {c['told']} | {c['store']} | {c['seconds']:.2f} | "
+                    f"{'yes' if c['agrees'] else '**NO**'} |"
+                    for c in self.matrix
+                ),
+            ]
         if plot:
             lines += ["", f"![latency and stall distributions]({plot.name})"]
         path = folder / "benchmark-report.md"

@@ -38,6 +38,14 @@ class SpineSettings:
     connect_timeout: float = field(default=10.0, metadata=_s("Seconds to wait for a connection"))
     read_timeout: float = field(default=30.0, metadata=_s("Seconds to wait for Spine's answer"))
     get_attempts: int = field(default=3, metadata=_s("Attempts for a read that failed in a retriable way"))
+    read_deadline: float = field(
+        default=20.0,
+        metadata=_s("Seconds a Spine, PDS or sign-in request may take in all: connecting, sending, the whole answer"),
+    )
+    change_deadline: float = field(
+        default=30.0,
+        metadata=_s("Seconds a consent change may take in all; after that its outcome is unknown and Spine is read"),
+    )
 
     @property
     def acs_endpoint(self) -> str:
@@ -102,6 +110,13 @@ class AuthSettings:
 class Cis2Settings:
     issuer: str = field(default="", metadata=_s("CIS2 OpenID Connect issuer URL", security=True))
     client_id: str = field(default="", metadata=_s("This app's CIS2 client id", security=True))
+    # CIS2's scopes for the user's id and name ("nhsperson"), role profiles ("nationalrbacaccess") and the names of
+    # their organisations ("associatedorgs"). Not a security setting: it changes neither where the app connects
+    # nor whom it trusts, and the client refuses scopes without openid.
+    scopes: tuple[str, ...] = field(
+        default=("openid", "profile", "nhsperson", "nationalrbacaccess", "associatedorgs"),
+        metadata=_s("OpenID Connect scopes asked for at sign-in (must include openid)"),
+    )
     ca_bundle: Path | None = field(
         default=None, metadata=_s("CA bundle for the CIS2 endpoints (blank: OS trust store)", security=True)
     )

@@ -55,6 +55,10 @@ INSTALLER_PROPERTIES: dict[str, str] = {
     "CLIENT_CERT": "tls.client_cert",
     "CLIENT_KEY": "tls.client_key",
     "CIS_URL": "auth.cis_url",
+    "AUTH_PROVIDER": "auth.provider",
+    "CIS2_ISSUER": "cis2.issuer",
+    "CIS2_CLIENT_ID": "cis2.client_id",
+    "CIS2_SCOPES": "cis2.scopes",
 }
 
 # What Group Policy may set: what an IT team manages centrally or must be able to lock. The template
@@ -82,6 +86,9 @@ POLICY_SETTINGS: frozenset[str] = frozenset(
         "auth.allow_virtual_readers",
         "auth.change_consent_activities",
         "auth.ods_code",
+        "cis2.issuer",
+        "cis2.client_id",
+        "cis2.scopes",
         "app.training_mode",
         "app.log_level",
         "app.allow_developer_overrides",

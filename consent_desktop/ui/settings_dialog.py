@@ -157,7 +157,7 @@ class SettingsDialog(QDialog):
         self.table.setRowCount(len(states))
         for row, state in enumerate(states):
             key = state.key
-            name = QTableWidgetItem(w.SETTING_WORDS.get(key, key))
+            name = QTableWidgetItem(w.SETTING_WORDS.get(key, SPECS[key].help))
             name.setData(_KEY, key)
             name.setToolTip(f"{SPECS[key].help}\n{w.HELP_DESK}: {key}")
             if state.locked_by_policy:

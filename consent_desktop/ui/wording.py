@@ -565,7 +565,7 @@ SOURCE_WORDS = (
 OVERRIDE_NOT_USED = "{where}; an override was not used"
 OVERRIDE_NOT_USED_TIP = "Not used: a value from {source} ({reason})."
 SOURCE_OTHER = "Settings file"
-# Each setting in words. Settings not listed are shown by their own name.
+# Each setting in words. A setting not listed here is shown by its own description (``config``'s help text).
 SETTING_WORDS = {
     "spine.endpoint": "Spine address",
     "spine.acs_url": "Address for reading and changing choices, if different",
@@ -577,6 +577,8 @@ SETTING_WORDS = {
     "spine.connect_timeout": "Seconds to wait to connect to Spine",
     "spine.read_timeout": "Seconds to wait for Spine's answer",
     "spine.get_attempts": "Tries for a read that failed",
+    "spine.read_deadline": "Seconds a request to Spine may take in all",
+    "spine.change_deadline": "Seconds a change may take before Spine is read to find out",
     "tls.ca_bundle": "Certificates Spine's certificate must come from",
     "tls.client_cert": "This computer's certificate",
     "tls.client_key": "This computer's certificate key",
@@ -593,6 +595,7 @@ SETTING_WORDS = {
     "cis2.issuer": "NHS CIS2 sign-in address",
     "cis2.client_id": "This app's NHS CIS2 name",
     "cis2.ca_bundle": "Certificates for NHS CIS2",
+    "cis2.scopes": "What NHS CIS2 is asked for at sign-in",
     "app.training_mode": "Training mode",
     "app.allow_developer_overrides": "Let test overrides set security settings (developer computers only)",
     "app.log_level": "Detail in the diagnostic log",

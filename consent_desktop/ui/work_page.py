@@ -7,7 +7,6 @@ confirmed, nothing can be done to anyone; a search that fails leaves no patient 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from datetime import date
 
@@ -25,8 +24,6 @@ from consent_desktop.ui.errors import MessagePanel
 from consent_desktop.ui.patient_banner import PatientBanner
 from consent_desktop.ui.search_panel import SearchPanel
 from consent_desktop.ui.text import label, named
-
-log = logging.getLogger(__name__)
 
 
 class WorkPage(QWidget):
@@ -92,12 +89,10 @@ class WorkPage(QWidget):
         if self.consent.patient is not None and self.consent.patient.nhs_number == result.nhs_number:
             self.consent.show_result(result)
             return
-        if self.consent.pending != result.nhs_number:
-            # Not a change made in this session (it ended before the answer came): the audit has it; whoever is
-            # signed in now is not told about another user's patient.
-            log.info("a consent change result from an earlier session was not shown")
-            return
-        self.consent.forget_pending()
+        # Another patient is open, or none (the user signed out before the answer came, and is back): the
+        # controller tells a change's outcome only to the user who made it.
+        if self.consent.pending == result.nhs_number:
+            self.consent.forget_pending()
         self.notice.show_message(
             w.ELSEWHERE_RESULT.format(
                 state=w.STATE_SHORT[w.state_of(result.requested)].lower(),

@@ -168,7 +168,7 @@ def test_after_saving_the_gp_system_entry_is_shown_and_copied(signed_in: Desk) -
 @pytest.mark.hazard("HAZ-021")
 def test_a_change_that_was_not_saved_asks_for_no_gp_system_entry(signed_in: Desk) -> None:
     open_patient(signed_in)
-    signed_in.store.set_fault("http-503", scope="set")
+    signed_in.store.set_fault("reject-35160", scope="set")
 
     assert save_change(signed_in).startswith("NOT saved")
 
@@ -255,3 +255,19 @@ def _is_log_call(node: ast.AST) -> bool:
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id == "log"
     )
+
+
+@pytest.mark.hazard("HAZ-021")
+def test_the_gp_system_entry_waits_until_spine_confirms_a_late_change(make_desk: Callable[..., Desk]) -> None:
+    desk = make_desk(**{"spine.read_timeout": 5.0, "spine.change_deadline": 1.5})
+    desk.sign_in()
+    open_patient(desk)
+    desk.store.set_fault("late-commit", "0.5", scope="set", times=1)  # Spine applies it after the app read back
+
+    assert save_change(desk).startswith("Could not confirm")
+
+    consent = desk.window.work.consent
+    assert not consent.gp_record.isVisible()  # not known to be saved: nothing to record yet
+    desk.wait(lambda: consent.outcome.headline.text().startswith("Saved on Spine at "), timeout=15_000)
+    assert consent.gp_record.isVisible()
+    assert "416308001" in consent.gp_record.entry.text()
