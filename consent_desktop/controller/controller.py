@@ -9,6 +9,7 @@ the same user unlocks, and it is always in the audit.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import tempfile
@@ -282,6 +283,11 @@ class Controller(QObject):
             lane=Lane.DISK,
             label="Saving\N{HORIZONTAL ELLIPSIS}",
         )
+
+    def preload(self, module: str, then: Callable[[], None]) -> None:
+        """Import a module of screens the user meets later off the GUI thread, then call ``then`` on it (to build
+        them while nobody waits), so that signing in does not stall the window while they load."""
+        self._run(lambda: importlib.import_module(module), lambda _: then(), "prepare the screens", lane=Lane.DISK)
 
     def cancel(self) -> None:
         """The user gave up waiting: pending lookups are dropped (a change in flight is not)."""

@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         controller.file_written.connect(self._on_file_written)
         self.show_page(self.sign_in)
         self.resize(1200, 780)
+        controller.preload("consent_desktop.ui.work_page", self._build_work_page)
 
     # --- for code that drives the window (tests, the walk-through, benchmarks) ---------------------------------
 
@@ -118,6 +119,9 @@ class MainWindow(QMainWindow):
             self._work = WorkPage(self.controller)
             self.pages.addWidget(self._work)
         return self._work
+
+    def _build_work_page(self) -> None:
+        self.work  # noqa: B018 - built now, while the sign-in screen waits, rather than when the user signs in
 
     @property
     def page(self) -> QWidget | None:
