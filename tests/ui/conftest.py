@@ -23,7 +23,7 @@ from consent_desktop.sandbox.store import Store
 from consent_desktop.sandbox.users import RECEPTIONIST, TRAINING_PIN
 from consent_desktop.training import training_kit
 from consent_desktop.ui.main_window import MainWindow, build_main_window
-from tests.smartcard.conftest import pinlock_shim  # noqa: F401 - the PIN-counting card module, compiled once
+from tests.smartcard.conftest import pcscd, pinlock_shim, vicc  # noqa: F401 - fixtures: real PC/SC, PIN counter
 from tests.softhsm import require_softhsm, softhsm_conf_put_back
 
 WAIT_MS = 10_000  # generous: CI machines are slow; tests return as soon as the screen shows the answer
