@@ -126,8 +126,13 @@ class EventLoopWatchdog:
 
     def _watch(self) -> None:
         reported_tick = -1
+        looked = time.perf_counter()
         while not self._stop.wait(LOOK_EVERY_S):
-            ticks, silent_ms = self._ticks, (time.perf_counter() - self._last_tick) * 1000
+            now = time.perf_counter()
+            held_ms, looked = (now - looked - LOOK_EVERY_S) * 1000, now
+            if held_ms > self.capture_ms:  # this thread could not run either: another held the interpreter
+                self.stalls.append(Stall(self._step, held_ms, _every_thread_but_this()))
+            ticks, silent_ms = self._ticks, (now - self._last_tick) * 1000
             if silent_ms <= self.capture_ms or ticks == reported_tick:
                 continue
             frame = sys._current_frames().get(self._gui_thread)
@@ -136,6 +141,17 @@ class EventLoopWatchdog:
             where = "".join(traceback.format_stack(frame)[-STACK_LINES:]).rstrip()
             self.stalls.append(Stall(self._step, silent_ms, where))
             reported_tick = ticks
+
+
+def _every_thread_but_this() -> str:
+    """Where each other thread is, innermost call only: a thread that held the interpreter (a C call that does not
+    let it go) has only just returned from the call it made there."""
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    lines = ["  (the interpreter itself was held; each thread now is at:)"]
+    for ident, frame in sys._current_frames().items():
+        if ident != threading.get_ident():
+            lines.append(f"  {names.get(ident, ident)}: {traceback.format_stack(frame, limit=1)[0].strip()}")
+    return "\n".join(lines)
 
 
 def _spread(gaps: list[float]) -> Spread:

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -284,10 +285,10 @@ class Controller(QObject):
             label="Saving\N{HORIZONTAL ELLIPSIS}",
         )
 
-    def preload(self, module: str, then: Callable[[], None]) -> None:
-        """Import a module of screens the user meets later off the GUI thread, then call ``then`` on it (to build
-        them while nobody waits), so that signing in does not stall the window while they load."""
-        self._run(lambda: importlib.import_module(module), lambda _: then(), "prepare the screens", lane=Lane.DISK)
+    def preload(self, module: str, then: Callable[[ModuleType], None]) -> None:
+        """Import a module of screens the user meets later off the GUI thread, then hand it to ``then`` on the GUI
+        thread (to build them while nobody waits), so that signing in does not stall the window while they load."""
+        self._run(lambda: importlib.import_module(module), then, "prepare the screens", lane=Lane.DISK)
 
     def cancel(self) -> None:
         """The user gave up waiting: pending lookups are dropped (a change in flight is not)."""

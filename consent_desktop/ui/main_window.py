@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
@@ -112,16 +113,24 @@ class MainWindow(QMainWindow):
 
     @property
     def work(self) -> WorkPage:
-        """The patient screen (search, banner, consent), built the first time anything needs it."""
+        """The patient screen (search, banner, consent): built while the sign-in screen waits, or else the first
+        time anything needs it."""
         if self._work is None:
             from consent_desktop.ui.work_page import WorkPage
 
-            self._work = WorkPage(self.controller)
-            self.pages.addWidget(self._work)
+            self._add_work_page(WorkPage(self.controller))
+        assert self._work is not None
         return self._work
 
-    def _build_work_page(self) -> None:
-        self.work  # noqa: B018 - built now, while the sign-in screen waits, rather than when the user signs in
+    def _build_work_page(self, module: ModuleType) -> None:
+        """From the module loaded off the GUI thread: an import statement here would read its source again (PySide6
+        checks each imported module's source for its ``__feature__`` switches)."""
+        if self._work is None:
+            self._add_work_page(module.WorkPage(self.controller))
+
+    def _add_work_page(self, page: WorkPage) -> None:
+        self._work = page
+        self.pages.addWidget(page)
 
     @property
     def page(self) -> QWidget | None:

@@ -1,9 +1,9 @@
 """The GUI thread never waits: not for the network, the card or the disk, nor for a lock that a thread doing any of
 them holds.
 
-A whole working flow (sign in, search, confirm, change, save, lock by pulling the card, unlock) runs through the
-real widgets while Spine answers a second late, every card and reader call takes 3 s and every audit write takes
-3 s (``tests/slow_io.py``). Two independent checks watch the GUI thread meanwhile:
+A whole working flow (``tests/ui/whole_flow.py``: sign in, search, confirm, change, save, lock by pulling the
+card, unlock) runs through the real widgets while Spine answers a second late, every card and reader call takes
+3 s and every audit write takes 3 s (``tests/slow_io.py``). Two independent checks watch the GUI thread meanwhile:
 
 - an event-loop watchdog (``tests/event_loop_watchdog.py``): any stall over 50 ms fails the test, whatever its
   cause, and the failure says where the GUI thread was in every stall over 16 ms;
@@ -26,12 +26,11 @@ import pytest
 from consent_desktop.auth.session import SessionState
 from consent_desktop.config import Settings
 from consent_desktop.controller.workstation import Workstation
-from consent_desktop.sandbox.patients import README_EXAMPLE
 from consent_desktop.sandbox.users import RECEPTIONIST
 from tests.event_loop_watchdog import EventLoopWatchdog
 from tests.slow_io import SlowCardToken, slow_audit_disk, slow_card_workstation, slow_disk_writes, slow_spine
 from tests.ui.conftest import Desk
-from tests.ui.test_consent import confirm_step
+from tests.ui.whole_flow import whole_flow
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(300)]
 
@@ -75,45 +74,17 @@ class GuiThreadIo:
             cls.seen[f"{event} {args[0]!r}"[:160]] += 1
 
 
-def whole_flow(desk: Desk, watchdog: EventLoopWatchdog) -> str:
-    """Sign in, find the patient by NHS number, confirm, change, save, pull the card, unlock; each step waits until
-    the screen shows its end. Returns the save's headline."""
-    window, work = desk.window, desk.window.work
+class TrainingCard:
+    """The receptionist's software card in the training reader, as the screen's insert and remove buttons do it."""
 
-    def wait(condition: Callable[[], object]) -> None:
-        desk.wait(condition, timeout=STEP_WAIT_MS)
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
 
-    def type_pin() -> None:
-        page = window.lock if window.page is window.lock else window.sign_in
-        wait(page.pin.field.isEnabled)
-        desk.qtbot.keyClicks(page.pin.field, "123456")
-        desk.qtbot.keyClick(page.pin.field, "\r")
+    def insert(self) -> None:
+        self.desk.insert(RECEPTIONIST.token_label)
 
-    with watchdog.step("sign in"):
-        desk.insert(RECEPTIONIST.token_label)
-        type_pin()
-        wait(lambda: window.page is work)
-    with watchdog.step("search"):
-        desk.qtbot.keyClicks(work.search.nhs, README_EXAMPLE)
-        desk.qtbot.keyClick(work.search.nhs, "\r")
-        wait(lambda: work.consent.record is not None)
-    with watchdog.step("confirm"):
-        work.banner.confirm.click()
-    with watchdog.step("change"):
-        confirm = confirm_step(desk)  # the change dialog, a choice, then the confirmation
-    with watchdog.step("save"):
-        confirm.save.click()
-        outcome = work.consent.outcome
-        wait(lambda: outcome.headline.text() and "Saving" not in outcome.headline.text())
-        headline = outcome.headline.text()
-    with watchdog.step("lock (card pulled)"):
-        desk.remove_card()
-        wait(lambda: window.page is window.lock)
-    with watchdog.step("unlock"):
-        desk.insert(RECEPTIONIST.token_label)
-        type_pin()
-        wait(lambda: window.page is work and work.consent.record is not None)
-    return headline
+    def remove(self) -> None:
+        self.desk.remove_card()
 
 
 @pytest.mark.hazard("HAZ-007", "HAZ-009")
@@ -129,6 +100,10 @@ def test_a_whole_flow_with_slow_card_disk_and_spine_never_stalls_the_gui_thread(
         return workstation
 
     desk = make_desk(build=build)
+
+    def wait(condition: Callable[[], object]) -> None:
+        desk.wait(condition, timeout=STEP_WAIT_MS)
+
     GuiThreadIo.install()
     GuiThreadIo.gui_thread = threading.get_ident()
     GuiThreadIo.seen.clear()
@@ -137,7 +112,7 @@ def test_a_whole_flow_with_slow_card_disk_and_spine_never_stalls_the_gui_thread(
     with slow_spine(desk.store, SPINE_S), slow_audit_disk(desk.settings, DISK_S), watchdog.watching():
         GuiThreadIo.recording = True
         try:
-            headline = whole_flow(desk, watchdog)
+            headline = whole_flow(desk.window, TrainingCard(desk), wait, watchdog)
         finally:
             GuiThreadIo.recording = False
         disk_writes = slow_disk_writes()
