@@ -126,7 +126,12 @@ class MainWindow(QMainWindow):
         """From the module loaded off the GUI thread: an import statement here would read its source again (PySide6
         checks each imported module's source for its ``__feature__`` switches)."""
         if self._work is None:
-            self._add_work_page(module.WorkPage(self.controller))
+            page = module.WorkPage(self.controller)
+            self._add_work_page(page)
+            # The first message shown restyles itself through PySide6 calls that create Python enum classes on first
+            # use: about 30 ms the stall benchmark saw at sign-in ("Checking your smartcard"). Paid here instead.
+            page.notice.show_message("", "info")
+            page.notice.clear()
 
     def _add_work_page(self, page: WorkPage) -> None:
         self._work = page
