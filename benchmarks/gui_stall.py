@@ -18,11 +18,10 @@ from consent_desktop.auth.training_presence import TrainingPresence
 from consent_desktop.config import TomlFileSource, load_settings
 from consent_desktop.controller.controller import Controller, WorkstationRecipe
 from consent_desktop.controller.presence_choice import choose_presence
-from consent_desktop.sandbox.users import RECEPTIONIST
 from consent_desktop.ui.main_window import build_main_window
 from tests.event_loop_watchdog import EventLoopWatchdog
 from tests.slow_io import slow_audit_disk, slow_card_workstation
-from tests.ui.whole_flow import whole_flow
+from tests.ui.whole_flow import TrainingCard, whole_flow
 
 STEP_TIMEOUT_S = 120.0
 
@@ -36,17 +35,6 @@ def wait_until(condition: Callable[[], object], timeout: float = STEP_TIMEOUT_S)
             raise TimeoutError("the flow did not get there in time")
         QTimer.singleShot(10, loop.quit)
         loop.exec()
-
-
-class TrainingCard:
-    def __init__(self, reader: TrainingPresence) -> None:
-        self.reader = reader
-
-    def insert(self) -> None:
-        self.reader.insert(RECEPTIONIST.token_label)
-
-    def remove(self) -> None:
-        self.reader.remove()
 
 
 def measure_flow(config: Path, delay: float) -> dict[str, object]:

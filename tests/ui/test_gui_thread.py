@@ -26,11 +26,10 @@ import pytest
 from consent_desktop.auth.session import SessionState
 from consent_desktop.config import Settings
 from consent_desktop.controller.workstation import Workstation
-from consent_desktop.sandbox.users import RECEPTIONIST
 from tests.event_loop_watchdog import EventLoopWatchdog
 from tests.slow_io import SlowCardToken, slow_audit_disk, slow_card_workstation, slow_disk_writes, slow_spine
 from tests.ui.conftest import Desk
-from tests.ui.whole_flow import whole_flow
+from tests.ui.whole_flow import TrainingCard, whole_flow
 
 pytestmark = [pytest.mark.gui, pytest.mark.timeout(300)]
 
@@ -74,19 +73,6 @@ class GuiThreadIo:
             cls.seen[f"{event} {args[0]!r}"[:160]] += 1
 
 
-class TrainingCard:
-    """The receptionist's software card in the training reader, as the screen's insert and remove buttons do it."""
-
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
-
-    def insert(self) -> None:
-        self.desk.insert(RECEPTIONIST.token_label)
-
-    def remove(self) -> None:
-        self.desk.remove_card()
-
-
 @pytest.mark.hazard("HAZ-007", "HAZ-009")
 def test_a_whole_flow_with_slow_card_disk_and_spine_never_stalls_the_gui_thread(
     make_desk: Callable[..., Desk],
@@ -100,6 +86,8 @@ def test_a_whole_flow_with_slow_card_disk_and_spine_never_stalls_the_gui_thread(
         return workstation
 
     desk = make_desk(build=build)
+    reader = desk.controller.training_card
+    assert reader is not None
 
     def wait(condition: Callable[[], object]) -> None:
         desk.wait(condition, timeout=STEP_WAIT_MS)
@@ -112,7 +100,7 @@ def test_a_whole_flow_with_slow_card_disk_and_spine_never_stalls_the_gui_thread(
     with slow_spine(desk.store, SPINE_S), slow_audit_disk(desk.settings, DISK_S), watchdog.watching():
         GuiThreadIo.recording = True
         try:
-            headline = whole_flow(desk.window, TrainingCard(desk), wait, watchdog)
+            headline = whole_flow(desk.window, TrainingCard(reader), wait, watchdog)
         finally:
             GuiThreadIo.recording = False
         disk_writes = slow_disk_writes()

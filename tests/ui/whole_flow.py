@@ -14,9 +14,10 @@ from typing import Protocol
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from consent_desktop.auth.training_presence import TrainingPresence
 from consent_desktop.domain.consent import ConsentChoice, ExpressedBy
 from consent_desktop.sandbox.patients import README_EXAMPLE
-from consent_desktop.sandbox.users import TRAINING_PIN
+from consent_desktop.sandbox.users import RECEPTIONIST, TRAINING_PIN
 from consent_desktop.ui.change_dialogs import ChangeConsentDialog, ConfirmChangeDialog
 from consent_desktop.ui.main_window import MainWindow
 from tests.event_loop_watchdog import EventLoopWatchdog
@@ -30,6 +31,19 @@ class CardSlot(Protocol):
     def insert(self) -> None: ...
 
     def remove(self) -> None: ...
+
+
+class TrainingCard:
+    """The receptionist's software card in the training reader, as the screen's insert and remove buttons do it."""
+
+    def __init__(self, reader: TrainingPresence) -> None:
+        self.reader = reader
+
+    def insert(self) -> None:
+        self.reader.insert(RECEPTIONIST.token_label)
+
+    def remove(self) -> None:
+        self.reader.remove()
 
 
 def whole_flow(window: MainWindow, card: CardSlot, wait: Wait, watchdog: EventLoopWatchdog) -> str:
