@@ -57,12 +57,11 @@ def _probe(*args: str, timeout: float = 300) -> tuple[float, dict[str, object]]:
 
 
 def _config(sandbox: Sandbox, folder: Path) -> Path:
-    """The sandbox's client settings, with this run's own audit folder."""
+    """The sandbox's client settings, with this run's own audit folder (its relative ``audit`` is beside the copy)."""
     config = folder / "client.toml"
     text = sandbox.data.client_config.read_text()
     root = str(sandbox.data.root)
-    text = text.replace('"pki/', f'"{root}/pki/').replace('"cards/', f'"{root}/cards/')
-    config.write_text(text.replace("[app]\n", f'[app]\ndata_dir = "{folder / "audit"}"\n'))
+    config.write_text(text.replace('"pki/', f'"{root}/pki/').replace('"cards/', f'"{root}/cards/'))
     return config
 
 

@@ -76,7 +76,7 @@ def _cannot_start(app: QApplication, error: ConsentDesktopError, action: str) ->
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="consent-desktop", description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--config", type=Path, help="settings file (instead of the per-machine file)")
+    mode.add_argument("--config", type=Path, help="settings over the machine's (security ones in training only)")
     mode.add_argument("--sandbox", action="store_true", help="training mode: no real patient data is involved")
     mode.add_argument("--selftest", action="store_true", help="check this installation and exit")
     parser.add_argument(

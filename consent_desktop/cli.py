@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="consent-desktop-cli", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--config", type=Path, help="settings file (instead of the per-machine file)")
+    parser.add_argument("--config", type=Path, help="settings over the machine's (security ones in training only)")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     permissions = commands.add_parser("permissions", help="read or change a patient's SCR consent")
@@ -90,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     output = _Output(json_mode=args.json)
     try:
+        logs.configure()  # before the settings, so an ignored override is logged
         settings = load_settings(default_sources(args.config))
         logs.configure(settings.app.log_level)
         if args.command == "diagnose":

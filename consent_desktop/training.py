@@ -17,6 +17,7 @@ from consent_desktop.config import (
     APP_AUTHOR,
     APP_NAME,
     EnvironmentSource,
+    Layer,
     MappingSource,
     Settings,
     TomlFileSource,
@@ -61,7 +62,7 @@ def training_settings(
     """
     return load_settings(
         [
-            TomlFileSource(user_config_path(), "per-user file", user_level=True),
+            TomlFileSource(user_config_path(), "per-user file", Layer.USER),
             TomlFileSource(sandbox.data.client_config, "training sandbox"),
             MappingSource(
                 "training mode",

@@ -16,6 +16,8 @@ PACKAGES=(
   libxcb-xkb1
   # the Linux smoke build of the MSI
   wixl msitools
+  # installing that MSI in a throwaway Wine prefix (64-bit Wine alone: the MSI is x64)
+  wine wine64
 )
 
 missing=()

@@ -10,16 +10,18 @@ from pathlib import Path
 import pytest
 
 from consent_desktop import cli
+from consent_desktop.audit import AuditLog
 from consent_desktop.sandbox import patients, pki
 from consent_desktop.sandbox.runtime import Sandbox
-from consent_desktop.sandbox.users import ADMIN_NO_B0020, GP, TRAINING_PIN
+from consent_desktop.sandbox.users import ADMIN_NO_B0020, GP, RECEPTIONIST, TRAINING_PIN
 
 RESTRICTED = patients.BY_NUMBER[patients.RESTRICTED_EXAMPLE]
 
 
 @pytest.fixture(autouse=True)
 def private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Logs, the audit and per-user settings go under a throwaway home, so tests can read them."""
+    """Logs and per-user settings go under a throwaway home, so tests can read them (the audit goes beside the
+    sandbox, as its client.toml says)."""
     home = tmp_path / "home"
     monkeypatch.setenv("HOME", str(home))
     for variable in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
@@ -120,7 +122,7 @@ def _change_without_reading_first(workstation, nhs, choice, expressed, note):  #
 
 
 @pytest.mark.hazard("HAZ-006", "HAZ-008")
-def test_restricted_patient_location_is_nowhere(run: Run, private_home: Path) -> None:
+def test_restricted_patient_location_is_nowhere(run: Run, private_home: Path, card_sandbox: Sandbox) -> None:
     outputs = []
     for extra in ((), ("--json",)):
         code, out, err = run("patient", "show", RESTRICTED.nhs_number, "--pin-stdin", *extra)
@@ -145,7 +147,9 @@ def test_restricted_patient_location_is_nowhere(run: Run, private_home: Path) ->
     assert "Restricted record" in outputs[0]
     assert json.loads(outputs[1])["patient"]["address"] is None
     written = [p.read_text(errors="replace") for p in private_home.rglob("*") if p.is_file()]
-    assert any("9990000182" in text for text in written)  # the audit recorded the lookup...
+    audit = card_sandbox.data.root / "audit" / "training-audit.jsonl"  # the sandbox's client.toml names its folder
+    written.append(audit.read_text())
+    assert "9990000182" in written[-1]  # the audit recorded the lookup...
     for text in outputs + written:  # ...but nothing anywhere holds where the patient lives
         for secret in (*RESTRICTED.address, RESTRICTED.postcode, RESTRICTED.gp):
             if secret:
@@ -170,7 +174,7 @@ def test_diagnose_reports_sources_and_expiry(card_sandbox: Sandbox, capsys: pyte
     report = json.loads(capsys.readouterr().out)
     assert code == 0 and report["ok"]
     sources = {row["key"]: row["source"] for row in report["settings"]}
-    assert sources["spine.endpoint"].startswith("per-machine file") and sources["spine.read_timeout"]
+    assert sources["spine.endpoint"].startswith("--config file") and sources["spine.read_timeout"]
     assert sources["auth.lock_on_card_removal"] == "default"
     assert any(c["name"].startswith("ACS endpoint") and c["ok"] for c in report["checks"])
     # an expired client certificate is reported, and the exit code says something is wrong
@@ -191,3 +195,41 @@ def test_broken_settings_file_names_the_file(capsys: pytest.CaptureFixture[str],
     code = cli.main(["--config", str(config), "diagnose"])
     err = capsys.readouterr().err
     assert code == 2 and str(config) in err and "spine.read_timeout" in err
+
+
+@pytest.mark.hazard("HAZ-014")
+def test_a_consent_read_is_audited_and_diagnose_reports_the_audits_health(
+    run: Run, card_sandbox: Sandbox, private_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("permissions", "get", "9434765919", "--pin-stdin")[0] == 0
+    path = card_sandbox.data.root / "audit" / "training-audit.jsonl"
+    [read] = [e for e in AuditLog(path).entries("9434765919") if e.event == "consent-read"]
+    assert (read.user_id, read.role_profile_id, read.org_code, read.outcome) == (
+        RECEPTIONIST.user_id,
+        RECEPTIONIST.roles[0].role_profile_id,
+        RECEPTIONIST.roles[0].org_code,
+        "ask",
+    )
+    earlier = private_home / ".local" / "share" / "consent-desktop" / "audit.jsonl"  # an earlier version's
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text("")
+
+    def audit_checks() -> tuple[int, dict[str, tuple[bool, str]]]:
+        code = cli.main(["--config", str(card_sandbox.data.client_config), "diagnose", "--json"])
+        checks = json.loads(capsys.readouterr().out)["checks"]
+        return code, {c["name"]: (c["ok"], c["detail"]) for c in checks if "audit" in c["name"]}
+
+    code, checks = audit_checks()
+    assert code == 0
+    assert checks["local audit access"] == (True, "this account's only (folder 0700, files 0600)")
+    assert checks["local audit seals"][0] and checks["local audit seals"][1].endswith("entries, intact")
+    assert checks["earlier audit"][0] and str(earlier) in checks["earlier audit"][1]
+
+    text = path.read_bytes()
+    path.write_bytes(text.replace(b'"outcome": "ask"', b'"outcome": "no!"'))  # one entry edited by hand
+    path.chmod(0o644)
+    code, checks = audit_checks()
+    assert code == 1
+    assert not checks["local audit access"][0] and "open to other accounts" in checks["local audit access"][1]
+    ok, detail = checks["local audit seals"]
+    assert not ok and detail.startswith("The local record of changes on this computer has been altered since ")

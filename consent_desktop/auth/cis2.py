@@ -37,7 +37,7 @@ from joserfc.errors import ExpiredTokenError, InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from consent_desktop.auth.cis import json_object
-from consent_desktop.config import Settings
+from consent_desktop.config import Cis2Settings, Settings
 from consent_desktop.domain.errors import (
     ConfigError,
     SignInFailed,
@@ -45,9 +45,6 @@ from consent_desktop.domain.errors import (
 from consent_desktop.domain.identity import RoleProfile
 from consent_desktop.verified_tls import verified_context
 
-# CIS2's scopes for the user's id and name ("nhsperson"), role profiles ("nationalrbacaccess") and the names of
-# their organisations ("associatedorgs").
-SCOPES = ("openid", "profile", "nhsperson", "nationalrbacaccess", "associatedorgs")
 REQUESTED_ACR = "AAL3_ANY"  # NHS requires AAL3 authenticators; CIS2's acr values for them start "AAL3_"
 MAX_ANSWER = 256 * 1024
 METADATA_LIFETIME = 3600.0  # CIS2 says the discovery document may be cached for up to an hour
@@ -112,6 +109,7 @@ class Cis2Client:
         client_id: str,
         ca_bundle: Path | None,
         *,
+        scopes: tuple[str, ...] = Cis2Settings.scopes,
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
@@ -123,8 +121,11 @@ class Cis2Client:
             raise ConfigError("settings", "cis2.issuer", "the CIS2 issuer must start with https://")
         if not client_id:
             raise ConfigError("settings", "cis2.client_id", "no CIS2 client id is configured")
+        if "openid" not in scopes:
+            raise ConfigError("settings", "cis2.scopes", "the CIS2 scopes must include openid")
         self.issuer = issuer.rstrip("/")
         self.client_id = client_id
+        self.scopes = scopes
         self._clock = clock
         self._client = httpx.Client(
             verify=verified_context(ca_bundle, "cis2.ca_bundle", checking="the CIS2 service", system_trust=True),
@@ -143,6 +144,7 @@ class Cis2Client:
             settings.cis2.issuer,
             settings.cis2.client_id,
             settings.cis2.ca_bundle,
+            scopes=settings.cis2.scopes,
             connect_timeout=settings.spine.connect_timeout,
             read_timeout=settings.spine.read_timeout,
         )
@@ -167,7 +169,7 @@ class Cis2Client:
             client_id=self.client_id,
             response_type="code",
             redirect_uri=redirect_uri,
-            scope=" ".join(SCOPES),
+            scope=" ".join(self.scopes),
             state=state,
             nonce=nonce,
             code_challenge=create_s256_code_challenge(verifier),

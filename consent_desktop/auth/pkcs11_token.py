@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +51,13 @@ _T = TypeVar("_T")
 
 # What a module raises when the card has left the reader, or took its sessions with it.
 _CARD_GONE = (p11.TokenNotPresent, p11.DeviceRemoved, p11.SessionHandleInvalid, p11.SessionClosed)
+
+# Well-formed UTF-8 (RFC 3629, as the W3C's table spells it): checked on the bytes, because decoding would make the
+# very str copy of the PIN that _PinInPlace avoids.
+_UTF8 = re.compile(
+    rb"(?:[\x00-\x7f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2})*"
+)
 
 _claims_lock = threading.Lock()
 _claimed: set[str] = set()
@@ -166,13 +174,10 @@ class Pkcs11CardToken:
                 raise PinLocked()  # never offer a locked card another attempt
             if not pin:
                 raise PinFormatInvalid()  # an empty passcode would cost a real attempt on some cards
+            if not _UTF8.fullmatch(pin):
+                raise PinFormatInvalid()  # PKCS#11 PINs are UTF-8; anything else would cost an attempt for nothing
             try:
-                # python-pkcs11 accepts the PIN only as str: an immutable copy that cannot be zeroed.
-                pin_text = pin.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise PinFormatInvalid() from exc
-            try:
-                session = token.open(user_pin=pin_text)
+                session = token.open(user_pin=_PinInPlace(pin))
             except p11.PKCS11Error as exc:
                 # Token.open leaves the session it opened behind when C_Login fails; re-initialising the module
                 # closes it (no other session of ours is open at this point).
@@ -266,6 +271,20 @@ class Pkcs11CardToken:
         if len(holders) > 1:
             raise SeveralCards(f"{len(holders)} PKCS#11 tokens hold a certificate")
         return holders[0]
+
+
+class _PinInPlace:
+    """The PIN for ``Token.open`` without a copy. python-pkcs11 calls ``user_pin.encode("utf-8")`` and hands what
+    it gets to C_Login as a ``CK_UTF8CHAR*``; a str would leave immutable copies that can never be zeroed, so this
+    answers with the caller's own bytearray, which ``login`` zeroes afterwards. A deliberate reliance on
+    python-pkcs11 0.10's ``Token.open`` (its stub types ``user_pin`` as ``object``); the SoftHSM2 tests sign in
+    through it."""
+
+    def __init__(self, pin: bytearray) -> None:
+        self._pin = pin
+
+    def encode(self, encoding: str = "utf-8") -> bytearray:
+        return self._pin
 
 
 def card_token_from_settings(settings: Settings) -> Pkcs11CardToken:

@@ -16,7 +16,7 @@ from consent_desktop.auth.session import Session
 from consent_desktop.auth.sign_in import IdentityFlow, SignInFlow
 from consent_desktop.config import APP_AUTHOR, APP_NAME, Settings
 from consent_desktop.controller.presence_choice import choose_presence
-from consent_desktop.controller.settings_check import check_settings
+from consent_desktop.controller.settings_check import check_files, check_settings
 from consent_desktop.controller.workstation import Parts, Workstation
 from consent_desktop.domain.errors import ConfigError
 from consent_desktop.spine.acs_client import AcsClient
@@ -24,14 +24,25 @@ from consent_desktop.spine.exchange import SpineEndpoint
 from consent_desktop.spine.pds_client import PdsClient
 from consent_desktop.spine.transport import SpineTransport
 
+AUDIT_FOLDER = "audit"  # in the machine-wide data folder; on Windows the installer makes it, with its access rights
+
 
 def data_dir(settings: Settings) -> Path:
-    return settings.app.data_dir or Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR))
+    """The workstation's, not one user's: ``audit`` in the machine-wide data folder (on Windows
+    ``C:\\ProgramData\\NHS\\consent-desktop\\audit``, on Linux ``/usr/local/share/consent-desktop/audit``). Not the
+    folder itself: on Windows that holds the per-machine settings file, and the app's users may write to this one."""
+    return settings.app.data_dir or Path(platformdirs.site_data_dir(APP_NAME, APP_AUTHOR)) / AUDIT_FOLDER
 
 
 def audit_path(settings: Settings) -> Path:
     """Training keeps its own audit, so practice changes never appear in a real patient's history."""
     return data_dir(settings) / ("training-audit.jsonl" if settings.app.training_mode else "audit.jsonl")
+
+
+def earlier_audit_path() -> Path:
+    """Where earlier versions kept a per-user audit. It is left where it is (a record in its own right, unsealed)
+    and no longer written; ``diagnose`` mentions it when it is there."""
+    return Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)) / "audit.jsonl"
 
 
 Browser = Callable[[str], bool]  # opens the CIS2 sign-in page: webbrowser.open, or a test playing the browser
@@ -82,7 +93,9 @@ def assemble(
         raise ConfigError("settings", "auth.provider", f"must be one of {', '.join(PROVIDERS)}")
     check_settings(settings)  # before a card, a connection or the audit is touched
     presence = presence or choose_presence(settings)
-    token = token or card_token_from_settings(settings)
+    if token is None:
+        check_files(settings)
+        token = card_token_from_settings(settings)
     session = Session(settings.auth, presence=presence)
     sign_in, close_sign_in = choose_sign_in(
         settings, token, session, presence, browser=browser, browser_timeout=browser_timeout

@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # the workstation pulls in the network, card and XML librarie
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 EXPIRY_CHECK_MS = 15_000
+CHECK_AUDIT = "check the local record of changes"
 _CARD_STATUS = {"inserted": CardStatus.READY, "removed": CardStatus.NO_CARD, "failed": CardStatus.NO_READER}
 
 
@@ -59,7 +60,7 @@ class Controller(QObject):
     trace_finished = Signal(object)  # TraceOutcome
     consent_loaded = Signal(object)  # ConsentRecord
     save_finished = Signal(object)  # SaveResult
-    history_loaded = Signal(object)  # list[AuditEntry] for the open patient
+    history_loaded = Signal(object)  # PatientHistory: the patient it is about, their changes, the audit's state
     failed = Signal(object, str)  # ConsentDesktopError, and what the user was doing ("look up", "sign in", ...)
     busy = Signal(str)
     idle = Signal()
@@ -128,9 +129,12 @@ class Controller(QObject):
             "start",
             lane=Lane.CARD,
         )
+        self._run(workstation.check_audit, _ignore, CHECK_AUDIT, lane=Lane.DISK, keep=True)
 
     def shutdown(self) -> None:
-        """Sign out and release the card and connections; blocks briefly, only when the app closes."""
+        """Sign out and release the card and connections; blocks briefly, only when the app closes. Once."""
+        if self._closed:
+            return
         self._closed = True
         self._expiry.stop()
         workstation = self._workstation

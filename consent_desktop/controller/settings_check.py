@@ -7,6 +7,8 @@
   sandbox would report "Saved on Spine" for a change the real Spine never saw.
 - The RBAC activities needed to change consent include B0020: an empty or wrong list would let any role change it.
 - Spine and this system's ASIDs are set, and are numbers.
+- The smartcard middleware ``auth.pkcs11_module`` names is a file (checked where the workstation is built, off the
+  GUI thread, since it reads the disk).
 """
 
 from __future__ import annotations
@@ -46,6 +48,21 @@ def check_settings(settings: Settings) -> None:
     problems = settings_problems(settings)
     if problems:
         raise problems[0]
+
+
+def middleware_problem(settings: Settings) -> ConfigError | None:
+    """A PKCS#11 library path that names no file; None when it does, or when none is set."""
+    module = settings.auth.pkcs11_module
+    if module is None or module.is_file():
+        return None
+    return _problem(settings, "auth.pkcs11_module", f"names no file ({module}): is the smartcard middleware installed?")
+
+
+def check_files(settings: Settings) -> None:
+    """Raise if a file the settings name is not there. Reads the disk: never on the GUI thread."""
+    problem = middleware_problem(settings)
+    if problem is not None:
+        raise problem
 
 
 def _endpoint_problems(settings: Settings) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from consent_desktop.audit import AuditEntry, AuditLog
+from consent_desktop.audit import AuditEntry, AuditLog, PatientHistory
 from consent_desktop.auth.card import CardEvent, CardListener, CardPresence, CardStatus, CardToken, PinState
 from consent_desktop.auth.session import ChangeConsentCheck, Session, SessionChange, SessionState
 from consent_desktop.auth.sign_in import IdentityFlow
@@ -157,7 +157,12 @@ class Workstation:
         return outcome
 
     def load_consent(self, nhs_number: NhsNumber) -> ConsentRecord:
-        return self.parts.acs.get_consent(nhs_number)
+        """Every read is audited (who, in which role, which patient, when), as NHS audit expects of a look at a
+        patient's record; a read the audit cannot record is not shown."""
+        reader = self._identity()  # taken first: a card pulled as the answer arrives must not leave it nameless
+        record = self.parts.acs.get_consent(nhs_number)
+        self._audit("consent-read", nhs_number=nhs_number.digits, outcome=record.choice.value, identity=reader)
+        return record
 
     def change_consent(
         self,
@@ -198,8 +203,21 @@ class Workstation:
             return dataclasses.replace(result, warning=AUDIT_NOT_WRITTEN)
         return result
 
-    def history(self, nhs_number: NhsNumber) -> list[AuditEntry]:
-        return [e for e in self.parts.audit.entries(nhs_number.digits) if e.event == "consent-change"]
+    def history(self, nhs_number: NhsNumber) -> PatientHistory:
+        """The consent changes made here for this patient, checked against the audit's seals each time."""
+        audit = self.parts.audit
+        problem = audit.verify()
+        changes = [e for e in audit.entries(nhs_number.digits) if e.event == "consent-change"]
+        return PatientHistory(nhs_number.digits, changes, problem.error(audit.path) if problem else None)
+
+    def check_audit(self) -> None:
+        """At start: raises :class:`AuditAltered` when the local audit has been altered (the history checks it
+        again each time it is shown)."""
+        audit = self.parts.audit
+        problem = audit.verify()
+        if problem is not None:
+            log.warning("the local audit failed its check at line %d: %s", problem.line, problem.reason)
+            raise problem.error(audit.path)
 
     # --- internals ---------------------------------------------------------------------------------------------
 
@@ -225,8 +243,10 @@ class Workstation:
                 )
             )
 
-    def _audit(self, event: str, *, nhs_number: str = "", outcome: str = "") -> None:
-        identity = self._identity()
+    def _audit(
+        self, event: str, *, nhs_number: str = "", outcome: str = "", identity: SpineIdentity | None = None
+    ) -> None:
+        identity = identity or self._identity()
         user = identity.user_id if identity else ""
         role = identity.role if identity else None
         self._write(

@@ -150,6 +150,17 @@ class AuditUnavailable(ConsentDesktopError):
         )
 
 
+class AuditAltered(ConsentDesktopError):
+    """The local audit's seals do not match its entries: it was edited outside the app, or its key is missing."""
+
+    def __init__(self, since: str, details: str) -> None:
+        super().__init__(
+            f"The local record of changes on this computer has been altered since {since or 'it was started'}. "
+            "Tell your IT team. What Spine holds is not affected.",
+            details,
+        )
+
+
 class ChangeBlocked(ConsentDesktopError):
     """A consent change is not allowed for this patient (for example, the patient has died)."""
 

@@ -138,7 +138,7 @@ class Sandbox:
             "auth": auth,
             # auth.provider = "cis2" switches to the sandbox's CIS2 provider; its certificate is the TLS CA's
             "cis2": {"issuer": self.cis2_issuer, "client_id": cis2_service.CLIENT_ID, "ca_bundle": "pki/tls-ca.pem"},
-            "app": {"training_mode": True},
+            "app": {"training_mode": True, "data_dir": "audit"},  # its own audit, beside the sandbox
         }
 
     def _card_settings(self) -> dict[str, object]:

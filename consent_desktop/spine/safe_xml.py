@@ -6,6 +6,8 @@ expansion attacks (billion laughs, quadratic blow-up) fail before any expansion;
 
 from __future__ import annotations
 
+from typing import Final, TypedDict
+
 from lxml import etree
 
 from consent_desktop.domain.errors import UnexpectedResponse
@@ -14,16 +16,32 @@ MAX_BYTES = 2 * 1024 * 1024  # Spine's ACS and PDS answers are a few KB; anythin
 MAX_DEPTH = 200
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+class ParserOptions(TypedDict):
+    resolve_entities: bool
+    no_network: bool
+    load_dtd: bool
+    dtd_validation: bool
+    huge_tree: bool
+    remove_comments: bool
+    remove_pis: bool
+
+
+# Each flag is a defence of its own, tested on its own (tests/spine/test_hostile_xml.py): the declaration check
+# below refuses the documents they guard against before the parser sees them, and these hold if it ever did not.
+PARSER_OPTIONS: Final = ParserOptions(
+    resolve_entities=False,  # an entity reference stays a reference: no file read, no expansion
+    no_network=True,  # libxml2 opens no connection, whatever it was told to load
+    load_dtd=False,  # no external DTD is fetched
+    dtd_validation=False,  # (validating would fetch one)
+    huge_tree=False,  # libxml2's own limits on depth and text size stay on
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
+def untrusted_parser() -> etree.XMLParser:
+    """The parser :func:`parse_untrusted` uses (a new one each time: lxml parsers are not thread-safe)."""
+    return etree.XMLParser(**PARSER_OPTIONS)
 
 
 def parse_untrusted(data: bytes, *, what: str = "Spine's answer") -> etree._Element:
@@ -37,7 +55,7 @@ def parse_untrusted(data: bytes, *, what: str = "Spine's answer") -> etree._Elem
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise UnexpectedResponse(f"{what} could not be read.", "document type declarations are refused")
     try:
-        root = etree.fromstring(data, _parser())
+        root = etree.fromstring(data, untrusted_parser())
     except etree.XMLSyntaxError as exc:
         raise UnexpectedResponse(f"{what} could not be read.", f"not well-formed XML: {exc.msg}") from None
     docinfo = root.getroottree().docinfo

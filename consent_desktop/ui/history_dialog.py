@@ -25,7 +25,7 @@ from consent_desktop.ui.text import label, named
 from consent_desktop.ui.wording import EXPRESSED, SHORT, choice_from_value, expressed_from_value, when
 
 if TYPE_CHECKING:
-    from consent_desktop.audit import AuditEntry  # annotations only: the audit module is not loaded at start-up
+    from consent_desktop.audit import AuditEntry, PatientHistory  # annotations only: not loaded at start-up
 
 COLUMNS = ("When", "Who", "Role", "Change", "How expressed", "Outcome", "Note")
 LOCAL_ONLY = (
@@ -41,6 +41,7 @@ class HistoryDialog(QDialog):
         named(self, "Consent change history")
         self.resize(1100, 420)
         self._user = user
+        self._nhs_number = patient.nhs_number.digits  # the only patient whose history this dialog shows
         self.heading = label(f"{patient.display_name} \N{EM DASH} NHS No. {patient.nhs_number.formatted}", bold=True)
         explanation = label(LOCAL_ONLY)
         self.status = label("Reading the local record\N{HORIZONTAL ELLIPSIS}")
@@ -65,8 +66,14 @@ class HistoryDialog(QDialog):
         layout.addWidget(self.problem)
         layout.addWidget(buttons)
 
-    def show_entries(self, entries: list[AuditEntry]) -> None:
-        newest_first = sorted(entries, key=lambda e: e.at, reverse=True)
+    def show_history(self, history: PatientHistory) -> None:
+        """This dialog's patient's changes; a late answer about anyone else is not shown. An audit whose seals do
+        not match is said plainly, with whatever it still lists."""
+        if history.nhs_number != self._nhs_number:
+            return
+        if history.altered is not None:
+            self.problem.show_error(history.altered, "read history")
+        newest_first = sorted(history.changes, key=lambda e: e.at, reverse=True)
         self.table.setRowCount(len(newest_first))
         for row, entry in enumerate(newest_first):
             for column, text in enumerate(self._row(entry)):

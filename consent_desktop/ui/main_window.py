@@ -21,6 +21,7 @@ from consent_desktop.controller.controller import Controller
 from consent_desktop.domain.consent import ConsentRecord, SaveOutcome, SaveResult
 from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.domain.patient import Patient, TraceOutcome
+from consent_desktop.ui.forget import forget_session
 from consent_desktop.ui.lock_page import LockPage
 from consent_desktop.ui.resources import icon, load_icons, style_sheet
 from consent_desktop.ui.role_page import RolePage
@@ -32,7 +33,7 @@ from consent_desktop.ui.training_panel import TrainingBanner, TrainingKit
 from consent_desktop.ui.wording import CANNOT_CANCEL, SAVE_SLIP
 
 if TYPE_CHECKING:
-    from consent_desktop.audit import AuditEntry  # annotations only: the audit module is not loaded at start-up
+    from consent_desktop.audit import PatientHistory  # annotations only: not loaded at start-up
     from consent_desktop.ui.work_page import WorkPage
 
 TITLE = "Consent Desktop"
@@ -163,6 +164,7 @@ class MainWindow(QMainWindow):
         if state in (SessionState.LOCKED, SessionState.SIGNED_OUT):
             self.work.wipe(keep_patient=state is SessionState.LOCKED)  # patient details go first
             self._close_settings()
+            forget_session()  # then whatever was typed, with its undo history, and the app's clipboard
         if state is SessionState.SIGNED_OUT:
             self._held_failures.clear()
             self.status.show_user(None)
@@ -212,10 +214,10 @@ class MainWindow(QMainWindow):
             self.status.clear_problem()
         self.work.show_result(result)
 
-    def _on_history(self, entries: list[AuditEntry]) -> None:
+    def _on_history(self, history: PatientHistory) -> None:
         dialog = self.work.consent.history_dialog
         if dialog is not None:
-            dialog.show_entries(entries)
+            dialog.show_history(history)
 
     def _on_failed(self, error: ConsentDesktopError, action: str) -> None:
         self.status.show_problem(error)

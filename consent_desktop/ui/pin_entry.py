@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QWidget
 
+from consent_desktop.ui.forget import empty
 from consent_desktop.ui.text import named
 
 PIN_MAX = 64  # far beyond any smartcard passcode; stops a paste of something else entirely
@@ -38,12 +39,13 @@ class PinEntry(QWidget):
         self.button.setEnabled(ready)
 
     def clear(self) -> None:
-        self.field.clear()
+        empty(self.field)
 
     def _submit(self) -> None:
         if not self.button.isEnabled():
             return
-        # Qt keeps its own copy of the text until the box is cleared; clearing at once is the best a widget can do.
+        # The bytearray is the one copy handed on: whoever uses it zeroes it (auth/sign_in.py). Qt's own text and
+        # the str that text() returns cannot be zeroed; the box is emptied at once and the str is never kept.
         pin = bytearray(self.field.text(), "utf-8")
-        self.field.clear()
+        empty(self.field)
         self.submitted.emit(pin)

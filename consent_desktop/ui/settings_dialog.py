@@ -22,8 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from consent_desktop.config import SPECS, Settings, describe
-from consent_desktop.config_registry import locked_by_policy
+from consent_desktop.config import SPECS, Settings, describe, locked_by_policy
 from consent_desktop.ui.errors import MessagePanel
 from consent_desktop.ui.text import label, named
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Linux smoke build of the MSI with wixl (msitools) from the PyInstaller onedir, for tests that read its tables.
 # The release MSI is built on Windows with WiX v5 (packaging/windows/, .github/workflows/windows-msi.yml).
-# usage: build-msi.sh ONEDIR OUTPUT.msi [VERSION]   (VERSION defaults to pyproject.toml's)
+# usage: HELP_URL=<support page> build-msi.sh ONEDIR OUTPUT.msi [VERSION]   (VERSION defaults to pyproject.toml's)
+# HELP_URL becomes the help and support links in Add/Remove Programs, as HelpUrl does in the release build.
 set -euo pipefail
-[ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: $0 ONEDIR OUTPUT.msi [VERSION]" >&2; exit 2; }
+[ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: HELP_URL=<support page> $0 ONEDIR OUTPUT.msi [VERSION]" >&2; exit 2; }
+[ -n "${HELP_URL:-}" ] || { echo "HELP_URL is not set: the support page Add/Remove Programs links to" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 onedir=$(cd "$1" && pwd)
 output=$(realpath -m "$2")
@@ -22,7 +24,7 @@ trap 'rm -rf "$work"' EXIT
 # wixl accepts only relative Source paths.
 cp "$here/consent-desktop.wxs" "$work/"
 (cd "$work" && wixl -a x64 -D Version="$version" -D SourceDir="$(realpath --relative-to="$work" "$onedir")" \
-  -D ExeName="$exe" -D Win64=yes -o "$output" consent-desktop.wxs appfiles.wxs)
+  -D ExeName="$exe" -D HelpUrl="$HELP_URL" -D Win64=yes -o "$output" consent-desktop.wxs appfiles.wxs)
 
 # wixl ignores Secure="yes", and declaring SecureCustomProperties ourselves fails its build (a duplicate row).
 # Without the list, msiexec drops these properties in a managed (elevated) install, so patch the table it wrote.

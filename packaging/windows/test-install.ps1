@@ -1,7 +1,8 @@
 <#
   Installs the release MSI silently and checks what an IT team relies on: the files, the Start-menu shortcut, the
   Add/Remove Programs entry, the HKLM machine settings and that the app reads them (with Group Policy above them),
-  an upgrade that keeps remembered properties, a refused downgrade, a repair, and a clean uninstall.
+  an upgrade that keeps remembered properties and clears one given as CLEAR, a refused downgrade, a repair, and a
+  clean uninstall.
 
   Run by .github/workflows/windows-msi.yml on a throwaway runner, as an administrator. It installs, changes and
   removes machine-wide software and policy keys: never run it on a workstation that matters.
@@ -20,13 +21,14 @@ $ErrorActionPreference = 'Stop'
 $InstallDir = Join-Path $env:ProgramFiles 'NHS\Consent Desktop'
 $Exe = Join-Path $InstallDir 'ConsentDesktop.exe'
 $MachineKey = 'HKLM:\Software\NHS\ConsentDesktop'
+$ShortcutKey = 'HKCU:\Software\NHS\ConsentDesktop\Install'  # the shortcut component's key path (ICE38/ICE43)
 $PolicyKey = 'HKLM:\Software\Policies\NHS\ConsentDesktop'
 $Shortcut = Join-Path $env:ProgramData 'Microsoft\Windows\Start Menu\Programs\Consent Desktop.lnk'
 $MachineSource = 'machine settings from the installer (HKLM\Software\NHS\ConsentDesktop)'
 $PolicySource = 'Group Policy (HKLM\Software\Policies\NHS\ConsentDesktop)'
 
-# Each public property's registry value name and setting, from the app itself (consent_desktop/config_registry.py).
-$Installer = python -c "import json; from consent_desktop.config_registry import INSTALLER_PROPERTIES as P, value_name; print(json.dumps({p: {'name': value_name(k), 'key': k} for p, k in P.items()}))" | ConvertFrom-Json -AsHashtable
+# Each public property's registry value name and setting, from the app itself (consent_desktop/config/registry.py).
+$Installer = python -c "import json; from consent_desktop.config.registry import INSTALLER_PROPERTIES as P, value_name; print(json.dumps({p: {'name': value_name(k), 'key': k} for p, k in P.items()}))" | ConvertFrom-Json -AsHashtable
 if ($LASTEXITCODE -ne 0) { throw 'could not read the installer properties from the app' }
 $Values = @{
     SPINE_ENDPOINT = 'https://spine.example.nhs.uk/sync'
@@ -38,6 +40,10 @@ $Values = @{
     CLIENT_CERT    = 'C:\ProgramData\NHS\ConsentDesktop\endpoint.pem'
     CLIENT_KEY     = 'C:\ProgramData\NHS\ConsentDesktop\endpoint-key.pem'
     CIS_URL        = 'https://cis.example.nhs.uk/'
+    AUTH_PROVIDER  = 'cis2'
+    CIS2_ISSUER    = 'https://cis2.example.nhs.uk/openam/oauth2/realms/root/realms/oidc'
+    CIS2_CLIENT_ID = 'consent-desktop-example'
+    CIS2_SCOPES    = 'openid,nhsperson,nationalrbacaccess'
 }
 foreach ($property in $Installer.Keys) {
     if (-not $Values.ContainsKey($property)) { throw "test-install.ps1 has no test value for $property" }
@@ -71,7 +77,7 @@ function Get-ArpEntries {
 
 # key -> @(value, where it came from, locked by policy), as the app itself sees its settings.
 function Get-AppSettings {
-    $json = python -c "import json; from consent_desktop.config import default_sources, describe, load_settings; from consent_desktop.config_registry import locked_by_policy; s = load_settings(default_sources(environ={})); print(json.dumps({k: [str(v), src, locked_by_policy(s, k)] for k, v, src in describe(s)}))"
+    $json = python -c "import json; from consent_desktop.config import default_sources, describe, load_settings, locked_by_policy; s = load_settings(default_sources(environ={})); print(json.dumps({k: [','.join(v) if isinstance(v, tuple) else str(v), src, locked_by_policy(s, k)] for k, v, src in describe(s)}))"
     if ($LASTEXITCODE -ne 0) { throw 'the app could not load its settings' }
     return $json | ConvertFrom-Json -AsHashtable
 }
@@ -102,7 +108,11 @@ Assert-Equal $arp.Count 1 'Add/Remove Programs entries'
 Assert-Equal $arp[0].DisplayVersion $Version 'Add/Remove Programs version'
 Assert-Equal $arp[0].Publisher 'NHS' 'Add/Remove Programs publisher'
 Assert-Equal $arp[0].NoModify 1 'Add/Remove Programs: no Change button'
+Assert-Equal ([bool]$arp[0].PSObject.Properties['NoRepair']) $false 'Add/Remove Programs: Repair offered'
 Assert-Equal ([bool]$arp[0].HelpLink) $true 'Add/Remove Programs help link'
+Assert-Equal $arp[0].URLInfoAbout $arp[0].HelpLink 'Add/Remove Programs support link'
+Assert-Equal $arp[0].InstallLocation "$InstallDir\" 'Add/Remove Programs install location'
+Assert-Equal (Get-ItemProperty -Path $ShortcutKey -Name StartMenuShortcut).StartMenuShortcut 1 'shortcut key path in HKCU'
 
 Write-Host '== machine settings in HKLM'
 $machine = Get-Item $MachineKey
@@ -143,28 +153,32 @@ finally {
     Remove-Item -Path 'HKLM:\Software\Policies\NHS' -Recurse -Force
 }
 
-Write-Host '== upgrade: a new command-line value wins, the others are remembered'
+Write-Host '== upgrade: a new command-line value wins, CLEAR empties one, the others are remembered'
 $newEndpoint = 'https://spine2.example.nhs.uk/sync'
-Assert-Equal (Invoke-Msiexec @('/i', "`"$NextMsi`"", "SPINE_ENDPOINT=`"$newEndpoint`"") 'upgrade.log') 0 `
+$changed = @{ SPINE_ENDPOINT = $newEndpoint; CLIENT_KEY = '' }
+Assert-Equal (Invoke-Msiexec @('/i', "`"$NextMsi`"", "SPINE_ENDPOINT=`"$newEndpoint`"", 'CLIENT_KEY=CLEAR') 'upgrade.log') 0 `
     'msiexec /i (upgrade) exit code'
 $arp = @(Get-ArpEntries)
 Assert-Equal $arp.Count 1 'Add/Remove Programs entries after the upgrade'
 Assert-Equal $arp[0].DisplayVersion $NextVersion 'Add/Remove Programs version after the upgrade'
-Assert-RememberedValues 'after the upgrade' @{ SPINE_ENDPOINT = $newEndpoint }
+Assert-RememberedValues 'after the upgrade' $changed
 
 Write-Host '== downgrade is refused and changes nothing'
 Assert-Equal (Invoke-Msiexec @('/i', "`"$Msi`"") 'downgrade.log') 1603 'msiexec /i (downgrade) exit code'
 Assert-Equal (Get-InstalledVersion) $NextVersion 'installed version after the downgrade'
-Assert-RememberedValues 'after the refused downgrade' @{ SPINE_ENDPOINT = $newEndpoint }
+Assert-RememberedValues 'after the refused downgrade' $changed
 
 Write-Host '== repair rewrites files, shortcut and HKLM values from the remembered properties'
 Assert-Equal (Invoke-Msiexec @('/famus', "`"$NextMsi`"") 'repair.log') 0 'msiexec /famus (repair) exit code'
-Assert-RememberedValues 'after the repair' @{ SPINE_ENDPOINT = $newEndpoint }
+Assert-RememberedValues 'after the repair' $changed
 
 Write-Host '== silent uninstall leaves nothing behind'
 Assert-Equal (Invoke-Msiexec @('/x', "`"$NextMsi`"") 'uninstall.log') 0 'msiexec /x exit code'
 Assert-Equal (Test-Path $InstallDir) $false "$InstallDir removed"
 Assert-Equal (Test-Path $Shortcut) $false 'shortcut removed'
+Assert-Equal (Test-Path $ShortcutKey) $false "$ShortcutKey removed"
+$audit = Join-Path $env:ProgramData 'NHS\consent-desktop\audit'
+Assert-Equal (Test-Path $audit) $false "$audit removed (nothing was audited in it)"
 $arp = @(Get-ArpEntries)
 Assert-Equal $arp.Count 0 'Add/Remove Programs entries after uninstall'
 if (Test-Path $MachineKey) {

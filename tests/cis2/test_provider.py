@@ -3,6 +3,7 @@ single-use, CIS2's claim names in userinfo, and the app's client refusing a repl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import ssl
 import threading
@@ -15,7 +16,7 @@ import pytest
 from consent_desktop.auth.cis2 import Cis2Client, Cis2Tokens
 from consent_desktop.auth.loopback import LoopbackReceiver
 from consent_desktop.config import Settings
-from consent_desktop.domain.errors import SignInFailed
+from consent_desktop.domain.errors import ConfigError, SignInFailed
 from consent_desktop.sandbox import cis2_service
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.sandbox.users import GP
@@ -151,3 +152,21 @@ def test_the_provider_certificate_must_be_trusted(sandbox: Sandbox, cis2_setting
     with untrusting, pytest.raises(SignInFailed) as refused:
         untrusting.metadata()
     assert "could not be trusted" in refused.value.user_message
+
+
+def test_the_sign_in_asks_for_the_configured_scopes(cis2_settings: Settings, web: httpx.Client) -> None:
+    settings = dataclasses.replace(
+        cis2_settings, cis2=dataclasses.replace(cis2_settings.cis2, scopes=("openid", "nhsperson"))
+    )
+    with Cis2Client.from_settings(settings) as client:
+        url = client.authorization_request("http://127.0.0.1:5555/cb").url
+    assert parse_qs(urlsplit(url).query)["scope"] == ["openid nhsperson"]
+    assert web.get(url).status_code == 200  # the provider accepts them and shows its sign-in page
+
+
+def test_scopes_without_openid_are_refused_naming_the_setting(cis2_settings: Settings) -> None:
+    settings = dataclasses.replace(cis2_settings, cis2=dataclasses.replace(cis2_settings.cis2, scopes=("nhsperson",)))
+    with pytest.raises(ConfigError) as refused:
+        Cis2Client.from_settings(settings)
+    assert refused.value.key == "cis2.scopes"
+    assert "must include openid" in str(refused.value)

@@ -92,7 +92,8 @@ def test_sign_in_look_up_read_and_change(controller: Controller, qtbot: QtBot, c
     assert result.outcome is SaveOutcome.SAVED and result.confirmed_by_reread
     with qtbot.waitSignal(controller.history_loaded) as history:
         controller.load_history(patient.nhs_number)
-    [entry] = history.args[0]
+    assert history.args[0].nhs_number == patient.nhs_number.digits and history.args[0].altered is None
+    [entry] = history.args[0].changes
     assert (entry.old, entry.new, entry.expressed_by, entry.note, entry.user_id) == (
         "ask",
         "no",

@@ -20,8 +20,8 @@ pytestmark = [
 ]
 
 
-def run_frozen(app: FrozenApp, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+def run_frozen(app: FrozenApp, *args: str, **environ: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **environ}
     return subprocess.run(
         [str(app.executable), *args], capture_output=True, text=True, timeout=120, env=env, check=False
     )
@@ -48,6 +48,16 @@ def test_every_module_of_the_app_was_frozen(frozen_app: FrozenApp) -> None:
     imported = re.search(r"^ok    modules    (\d+) imported$", result.stdout, re.MULTILINE)
     assert imported is not None, result.stdout
     assert int(imported.group(1)) == frozen_app.expected_modules
+
+
+def test_the_frozen_program_runs_diagnose(frozen_app: FrozenApp, tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "user"), "XDG_CONFIG_DIRS": str(tmp_path / "machine")}
+    result = run_frozen(frozen_app, "--diagnose", CONSENT_DESKTOP__AUTH__ODS_CODE="A12345", **env)
+    assert result.returncode == 1, result.stdout + result.stderr  # unconfigured: the checks fail and say so
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Settings (value, and where it came from):"
+    assert any(line.split() == ["auth.ods_code", "A12345", "[environment]"] for line in lines), lines
+    assert "Checks:" in lines
 
 
 def test_the_build_carries_its_data_and_leaves_out_the_gtk_theme(frozen_app: FrozenApp) -> None:

@@ -2,75 +2,26 @@
 
 The release MSI is built from packaging/windows/ with WiX v5 on Windows; this one mirrors it so that Linux CI can
 check what a release depends on: per-machine install, upgrade codes, public properties, HKLM values, the
-shortcut and the files.
+shortcut, the Add/Remove Programs entry and the files. tests/packaging/test_wine_install.py installs it.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from consent_desktop.config_registry import INSTALLER_PROPERTIES, MACHINE_KEY, registry_value_names, value_name
-from tests.packaging.conftest import FREEZE_TIMEOUT, REPO, FrozenApp
+from consent_desktop.config.registry import INSTALLER_PROPERTIES, MACHINE_KEY, registry_value_names, value_name
+from tests.packaging.conftest import FREEZE_TIMEOUT, HELP_URL, NEXT_VERSION, VERSION, Msi
 
 pytestmark = [
     pytest.mark.timeout(FREEZE_TIMEOUT + 300),
     pytest.mark.skipif(sys.platform != "linux", reason="the smoke MSI is built with wixl on Linux"),
 ]
-BUILD_MSI = REPO / "packaging" / "linux-smoke" / "build-msi.sh"
-VERSION = "0.1.0"
 GUID = re.compile(r"^\{[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\}$")
+ROOT_HKCU = "1"
 ROOT_HKLM = "2"
-
-
-@dataclass(frozen=True)
-class Msi:
-    path: Path
-    onedir: Path
-
-    def table(self, name: str) -> list[dict[str, str]]:
-        # msiinfo writes a table's binary streams (the Icon table's icons) into the working directory.
-        exported = subprocess.run(
-            ["msiinfo", "export", str(self.path), name],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-            cwd=self.path.parent,
-        ).stdout
-        lines = exported.replace("\r\n", "\n").rstrip("\n").split("\n")
-        columns = lines[0].split("\t")
-        # Line 2 holds the column types, line 3 the table name and its key columns.
-        return [dict(zip(columns, line.split("\t"), strict=True)) for line in lines[3:]]
-
-    def properties(self) -> dict[str, str]:
-        return {row["Property"]: row["Value"] for row in self.table("Property")}
-
-
-def build_msi(onedir: Path, output: Path, version: str) -> Msi:
-    for tool in ("wixl", "wixl-heat", "msiinfo", "msibuild"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"{tool} is not installed (Debian packages wixl and msitools; see scripts/bootstrap.sh)")
-    result = subprocess.run(
-        ["bash", str(BUILD_MSI), str(onedir), str(output), version],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return Msi(output, onedir)
-
-
-@pytest.fixture(scope="module")
-def msi(frozen_app: FrozenApp, tmp_path_factory: pytest.TempPathFactory) -> Msi:
-    return build_msi(frozen_app.folder, tmp_path_factory.mktemp("msi") / "ConsentDesktop.msi", VERSION)
 
 
 def test_per_machine_with_a_stable_upgrade_code(msi: Msi) -> None:
@@ -83,6 +34,17 @@ def test_per_machine_with_a_stable_upgrade_code(msi: Msi) -> None:
     assert properties["ARPNOMODIFY"] == "1"
     assert properties["ARPPRODUCTICON"] == "ConsentDesktop.exe"
     assert {row["Name"] for row in msi.table("Icon")} == {"ConsentDesktop.exe"}
+
+
+def test_add_remove_programs_shows_the_install_location_and_support_links(msi: Msi) -> None:
+    properties = msi.properties()
+    assert properties["ARPHELPLINK"] == properties["ARPURLINFOABOUT"] == HELP_URL
+    assert "ARPNOREPAIR" not in properties  # repair is supported: it rewrites files and remembered settings
+    # ARPINSTALLLOCATION comes from INSTALLDIR, which is known only once CostFinalize has run.
+    [action] = [row for row in msi.table("CustomAction") if row["Source"] == "ARPINSTALLLOCATION"]
+    assert (int(action["Type"]) & 0x3F, action["Target"]) == (51, "[INSTALLDIR]")
+    execute = {row["Action"]: int(row["Sequence"]) for row in msi.table("InstallExecuteSequence")}
+    assert execute["CostFinalize"] < execute[action["Action"]] < execute["InstallValidate"]
 
 
 def test_public_properties_are_secure(msi: Msi) -> None:
@@ -108,17 +70,16 @@ def test_upgrades_replace_older_and_same_versions_and_downgrades_are_refused(msi
 
 
 def test_each_property_is_written_to_hklm_under_its_setting_name(msi: Msi) -> None:
-    rows = msi.table("Registry")
-    assert rows
-    assert {row["Root"] for row in rows} == {ROOT_HKLM}  # nothing per user
+    rows = [row for row in msi.table("Registry") if row["Component_"] == "MachineSettings"]
+    assert {row["Root"] for row in rows} == {ROOT_HKLM}
     settings = {row["Name"]: row["Value"] for row in rows if row["Key"] == MACHINE_KEY}
     assert settings == {value_name(key): f"[{prop}]" for prop, key in INSTALLER_PROPERTIES.items()}
     assert set(settings) <= set(registry_value_names().values())
     install = {row["Name"]: row["Value"] for row in rows if row["Key"] == MACHINE_KEY + r"\Install"}
-    assert install == {"Version": "[ProductVersion]", "Path": "[INSTALLDIR]", "StartMenuShortcut": "#1"}
+    assert install == {"Version": "[ProductVersion]", "Path": "[INSTALLDIR]"}
 
 
-def test_each_property_is_remembered_for_upgrades_and_repairs(msi: Msi) -> None:
+def test_each_property_is_remembered_for_upgrades_and_repairs_and_can_be_cleared(msi: Msi) -> None:
     searches = {row["Property"]: row["Signature_"] for row in msi.table("AppSearch")}
     locators = {row["Signature_"]: row for row in msi.table("RegLocator")}
     assert set(searches) == set(INSTALLER_PROPERTIES)
@@ -127,6 +88,7 @@ def test_each_property_is_remembered_for_upgrades_and_repairs(msi: Msi) -> None:
         assert (locator["Root"], locator["Key"], locator["Name"]) == (ROOT_HKLM, MACHINE_KEY, value_name(key))
     actions = {row["Action"]: row for row in msi.table("CustomAction")}
     setting = {(row["Source"], row["Target"]): name for name, row in actions.items()}  # (property, value) → action
+    assert "ClearedValue" not in msi.properties()  # never defined, so "[ClearedValue]" formats as empty
     for table in ("InstallExecuteSequence", "InstallUISequence"):
         sequence = {row["Action"]: row for row in msi.table(table)}
         app_search = int(sequence["AppSearch"]["Sequence"])
@@ -134,17 +96,20 @@ def test_each_property_is_remembered_for_upgrades_and_repairs(msi: Msi) -> None:
         for prop in INSTALLER_PROPERTIES:
             saved = f"CMDLINE_{prop}"
             save, restore = setting[saved, f"[{prop}]"], setting[prop, f"[{saved}]"]
-            assert int(actions[save]["Type"]) & 0x3F == 51  # set a property
+            clear = setting[prop, "[ClearedValue]"]
+            assert all(int(actions[action]["Type"]) & 0x3F == 51 for action in (save, restore, clear))  # set property
             assert int(sequence[save]["Sequence"]) < app_search, (table, save)
-            assert app_search < int(sequence[restore]["Sequence"]) < launch_conditions, (table, restore)
-            assert sequence[restore]["Condition"] == saved
+            for action in (restore, clear):
+                assert app_search < int(sequence[action]["Sequence"]) < launch_conditions, (table, action)
+            assert sequence[restore]["Condition"] == f'{saved} AND {saved} ~<> "CLEAR"'
+            assert sequence[clear]["Condition"] == f'{saved} ~= "CLEAR"'
 
 
 def test_start_menu_shortcut_starts_the_installed_program(msi: Msi) -> None:
     [shortcut] = msi.table("Shortcut")
     assert (shortcut["Directory_"], shortcut["Name"]) == ("ProgramMenuFolder", "Consent Desktop")
     executable = "ConsentDesktop.exe" if (msi.onedir / "ConsentDesktop.exe").is_file() else "ConsentDesktop"
-    assert shortcut["Target"] == f"[INSTALLDIR]{executable}"
+    assert shortcut["Target"] == f"[INSTALLDIR]{executable}"  # a path, not a feature: not advertised
     assert shortcut["WkDir"] == "INSTALLDIR"
     # The target is a file the MSI installs into INSTALLDIR itself.
     directories = {row["Directory"]: row for row in msi.table("Directory")}
@@ -155,6 +120,16 @@ def test_start_menu_shortcut_starts_the_installed_program(msi: Msi) -> None:
     install_dir = directories["INSTALLDIR"]
     assert install_dir["DefaultDir"] == "Consent Desktop"
     assert directories[install_dir["Directory_Parent"]]["Directory_Parent"] == "ProgramFiles64Folder"
+
+
+def test_the_shortcut_component_holds_only_the_shortcut_and_its_hkcu_key_path(msi: Msi) -> None:
+    # ICE38 and ICE43: a component in the (per-user) Start menu is kept by an HKCU value; ICE57: nothing
+    # per-machine beside it.
+    [shortcut] = msi.table("Shortcut")
+    [component] = [row for row in msi.table("Component") if row["Component"] == shortcut["Component_"]]
+    registry = [row for row in msi.table("Registry") if row["Component_"] == component["Component"]]
+    assert [(row["Root"], row["Registry"]) for row in registry] == [(ROOT_HKCU, component["KeyPath"])]
+    assert not [row for row in msi.table("File") if row["Component_"] == component["Component"]]
 
 
 def test_every_file_of_the_frozen_app_is_installed_64_bit(msi: Msi) -> None:
@@ -168,13 +143,9 @@ def test_every_file_of_the_frozen_app_is_installed_64_bit(msi: Msi) -> None:
     assert components["MachineSettings"] == components["StartMenuShortcut"] == 0x100 | 0x4  # 64-bit, registry key path
 
 
-def test_each_build_has_a_new_product_code_and_the_same_upgrade_code(msi: Msi, tmp_path: Path) -> None:
-    onedir = tmp_path / "onedir"  # the codes do not depend on the payload: a one-file build is enough
-    onedir.mkdir()
-    (onedir / "ConsentDesktop.exe").write_bytes(b"MZ")
-    later = build_msi(onedir, tmp_path / "later.msi", "0.1.1").properties()
-    first = msi.properties()
+def test_each_build_has_a_new_product_code_and_the_same_upgrade_code(msi: Msi, next_msi: Msi) -> None:
+    later, first = next_msi.properties(), msi.properties()
     assert later["UpgradeCode"] == first["UpgradeCode"]
     assert GUID.match(later["ProductCode"])
     assert later["ProductCode"] != first["ProductCode"]
-    assert later["ProductVersion"] == "0.1.1"
+    assert later["ProductVersion"] == NEXT_VERSION

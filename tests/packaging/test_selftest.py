@@ -1,4 +1,5 @@
-"""The self-test from source: what it prints and when it fails (the frozen build's run is in test_frozen.py)."""
+"""The frozen program's own checks, run from source: the self-test (what it prints and when it fails) and
+``--diagnose`` (the frozen build's runs are in test_frozen.py)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from tests.packaging.conftest import REPO
 ENTRY = REPO / "packaging" / "entry.py"
 
 
-def run_python(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+def run_python(*args: str, cwd: Path | None = None, **environ: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **environ}
     return subprocess.run(
         [sys.executable, *args], capture_output=True, text=True, timeout=120, env=env, cwd=cwd, check=False
     )
@@ -92,7 +93,28 @@ def test_the_report_can_go_to_a_file(tmp_path: Path) -> None:
     assert report.read_text(encoding="utf-8").splitlines()[-1] == "self-test passed: 6 checks"
 
 
-def test_unexpected_arguments_are_refused() -> None:
-    result = run_python(str(ENTRY), "--selftest", "a", "b")
+@pytest.mark.parametrize("check", ["--selftest", "--diagnose"])
+def test_unexpected_arguments_are_refused(check: str) -> None:
+    result = run_python(str(ENTRY), check, "a", "b")
     assert result.returncode == 2
-    assert "usage: ConsentDesktop --selftest [REPORT-FILE]" in result.stderr
+    assert f"usage: ConsentDesktop {check} [REPORT-FILE]" in result.stderr
+
+
+def isolated_settings(tmp_path: Path) -> dict[str, str]:
+    """No per-user or per-machine file but the test's own (platformdirs reads the XDG variables)."""
+    return {"XDG_CONFIG_HOME": str(tmp_path / "user"), "XDG_CONFIG_DIRS": str(tmp_path / "machine")}
+
+
+@pytest.mark.hazard("HAZ-012")
+def test_diagnose_reports_every_setting_and_where_it_came_from_to_a_file(tmp_path: Path) -> None:
+    report = tmp_path / "diagnose.txt"
+    result = run_python(
+        str(ENTRY), "--diagnose", str(report), CONSENT_DESKTOP__AUTH__ODS_CODE="A12345", **isolated_settings(tmp_path)
+    )
+    assert result.returncode == 1  # nothing else is configured: the checks fail, and say so
+    assert result.stdout == ""
+    lines = report.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "Settings (value, and where it came from):"
+    assert any(line.split() == ["auth.ods_code", "A12345", "[environment]"] for line in lines), lines
+    assert any(line.split() == ["spine.read_timeout", "30.0", "[default]"] for line in lines), lines
+    assert "  FAIL  client certificate (tls.client_cert): not configured" in lines

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from lxml import etree
 
 from consent_desktop.config import Settings
 from consent_desktop.domain.errors import UnexpectedResponse
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.spine.acs_client import AcsClient
 from consent_desktop.spine.exchange import SpineEndpoint
-from consent_desktop.spine.safe_xml import MAX_BYTES, parse_untrusted
+from consent_desktop.spine.safe_xml import MAX_BYTES, MAX_DEPTH, PARSER_OPTIONS, parse_untrusted, untrusted_parser
 from consent_desktop.spine.transport import SpineTransport
 from tests.conftest import ActiveGate
 from tests.resilience.hostile_server import web_canary
@@ -70,6 +71,60 @@ def test_entity_declarations_hidden_in_utf16() -> None:
 @pytest.mark.hazard("HAZ-013")
 def test_deep_nesting() -> None:
     refused(b"<a>" * 10_000 + b"</a>" * 10_000)
+
+
+@pytest.mark.hazard("HAZ-013")
+def test_nesting_just_past_the_cap_is_refused_by_the_app_itself() -> None:
+    error = refused(b"<a>" * (MAX_DEPTH + 1) + b"</a>" * (MAX_DEPTH + 1))  # libxml2 alone would allow 256
+    assert error.details == f"nesting deeper than {MAX_DEPTH} levels"
+
+
+@pytest.mark.hazard("HAZ-013")
+def test_a_declaration_is_refused_before_the_parser_reads_anything() -> None:
+    error = refused(b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "b">]><r>&a;')  # and not well-formed after it
+    assert error.details == "document type declarations are refused"
+
+
+# --- the parser's own flags, each on its own ------------------------------------------------------------------
+# parse_untrusted refuses any declaration before parsing, so these give documents with declarations straight to
+# the parser it uses: each flag must hold even if everything in front of it failed. A test that needs another flag
+# relaxed to reach the one it checks says so.
+
+
+def parse_with(data: bytes, **relaxed: bool) -> etree._Element:
+    parser = untrusted_parser() if not relaxed else etree.XMLParser(**{**PARSER_OPTIONS, **relaxed})
+    return etree.fromstring(data, parser)
+
+
+@pytest.mark.hazard("HAZ-008", "HAZ-013")
+def test_the_parser_never_replaces_an_entity_reference(tmp_path: Path) -> None:  # resolve_entities=False
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET")
+    root = parse_with(
+        f'<!DOCTYPE r [<!ENTITY file SYSTEM "file://{secret}"><!ENTITY word "expanded">]><r>&file;&word;</r>'.encode()
+    )
+    assert root.text is None and [child.text for child in root] == ["&file;", "&word;"]
+
+
+@pytest.mark.hazard("HAZ-013")
+def test_the_parser_loads_no_external_dtd(tmp_path: Path) -> None:  # load_dtd=False, dtd_validation=False
+    dtd = tmp_path / "outside.dtd"
+    dtd.write_text('<!ENTITY e "from outside">')
+    root = parse_with(f'<!DOCTYPE r SYSTEM "file://{dtd}"><r>&e;</r>'.encode())
+    assert root.getroottree().docinfo.externalDTD is None
+
+
+@pytest.mark.hazard("HAZ-008", "HAZ-013")
+def test_the_parser_itself_refuses_the_network() -> None:  # no_network=True; load_dtd relaxed to reach it
+    with web_canary() as (url, hits), pytest.raises(etree.XMLSyntaxError, match="network"):
+        parse_with(f'<!DOCTYPE r SYSTEM "{url}"><r/>'.encode(), load_dtd=True)
+    assert hits == []
+
+
+@pytest.mark.hazard("HAZ-013")
+def test_the_parser_keeps_libxml2s_own_depth_limit() -> None:  # huge_tree=False
+    with pytest.raises(etree.XMLSyntaxError):
+        parse_with(b"<a>" * 300 + b"</a>" * 300)
 
 
 @pytest.mark.hazard("HAZ-013")

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from consent_desktop import app as desktop_app
 from consent_desktop.config import SPECS, Settings
-from consent_desktop.config_registry import POLICY_SOURCE
+from consent_desktop.config.registry import POLICY_SOURCE
 from consent_desktop.domain.consent import ExpressedBy
 from consent_desktop.sandbox.patients import README_EXAMPLE
 from consent_desktop.sandbox.users import GP
@@ -123,7 +123,8 @@ def test_settings_view_shows_every_setting_where_it_came_from_and_saves_only_tex
 
 @pytest.mark.hazard("HAZ-012")
 def test_group_policy_settings_are_shown_locked(qtbot: object, tmp_path: Path) -> None:
-    settings = Settings(sources={"spine.endpoint": POLICY_SOURCE, "ui.text_scale": POLICY_SOURCE})
+    locked = {"spine.endpoint": POLICY_SOURCE, "ui.text_scale": POLICY_SOURCE}
+    settings = Settings(sources=locked, locked=frozenset(locked))
     dialog = SettingsDialog(settings, tmp_path / "preferences.toml")
 
     assert dialog.row_for("spine.endpoint")[2:] == (POLICY_SOURCE, "No \N{EM DASH} locked by Group Policy")

@@ -13,17 +13,15 @@ comma-separated). An empty REG_SZ means "not set": the installer writes one for 
 from __future__ import annotations
 
 import sys
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path, PureWindowsPath
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from consent_desktop.config.declarations import SPECS, SettingSpec
+from consent_desktop.config.layer import ConfigSource, Layer
+from consent_desktop.config.values import checked_path, is_path
 from consent_desktop.domain.errors import ConfigError
-
-if TYPE_CHECKING:
-    from consent_desktop.config import ConfigSource, Settings, SettingSpec
 
 MACHINE_KEY = r"Software\NHS\ConsentDesktop"
 POLICY_KEY = r"Software\Policies\NHS\ConsentDesktop"
@@ -57,6 +55,10 @@ INSTALLER_PROPERTIES: dict[str, str] = {
     "CLIENT_CERT": "tls.client_cert",
     "CLIENT_KEY": "tls.client_key",
     "CIS_URL": "auth.cis_url",
+    "AUTH_PROVIDER": "auth.provider",
+    "CIS2_ISSUER": "cis2.issuer",
+    "CIS2_CLIENT_ID": "cis2.client_id",
+    "CIS2_SCOPES": "cis2.scopes",
 }
 
 # What Group Policy may set: what an IT team manages centrally or must be able to lock. The template
@@ -84,8 +86,12 @@ POLICY_SETTINGS: frozenset[str] = frozenset(
         "auth.allow_virtual_readers",
         "auth.change_consent_activities",
         "auth.ods_code",
+        "cis2.issuer",
+        "cis2.client_id",
+        "cis2.scopes",
         "app.training_mode",
         "app.log_level",
+        "app.allow_developer_overrides",
     }
 )
 
@@ -105,15 +111,11 @@ def value_name(key: str) -> str:
 @cache
 def registry_value_names() -> dict[str, str]:
     """Setting key → registry value name, for every setting the installer's key may set (all but per-user ones)."""
-    from consent_desktop.config import SPECS  # config imports this module, so import it when first used
-
     return {key: value_name(key) for key, spec in SPECS.items() if not spec.user}
 
 
 @cache
 def _specs_by_value_name() -> dict[str, SettingSpec]:
-    from consent_desktop.config import SPECS
-
     # Registry value names are case-insensitive.
     return {value_name(key).casefold(): spec for key, spec in SPECS.items()}
 
@@ -154,7 +156,7 @@ class RegistrySource:
     name: str
     key: str
     reader: RegistryReader
-    group_policy: bool = False
+    layer: Layer = Layer.MACHINE
 
     def read(self) -> Mapping[str, object]:
         try:
@@ -169,7 +171,7 @@ class RegistrySource:
                 raise ConfigError(where, None, "is not a setting this app knows")
             if spec.user:
                 raise ConfigError(where, spec.key, "is a per-user preference and cannot be set for the machine")
-            if self.group_policy and spec.key not in POLICY_SETTINGS:
+            if self.layer is Layer.POLICY and spec.key not in POLICY_SETTINGS:
                 raise ConfigError(where, spec.key, "is not offered by the Group Policy template; set it per machine")
             value = _decode(data, kind, spec, where)
             if value is not None:
@@ -197,17 +199,13 @@ def _decode(data: object, kind: int, spec: SettingSpec, where: str) -> object:
         raise error(f"expected REG_SZ text, found {kind_name}")
     if not data.strip():
         return None
-    if _is_path(setting_type) and not PureWindowsPath(data).is_absolute():
-        raise error(rf"expected a full path such as C:\ProgramData\..., found {data!r}")
+    if is_path(setting_type):
+        return checked_path(data, spec.key, where, windows=True)
     return data
 
 
-def _is_path(setting_type: object) -> bool:
-    return setting_type is Path or Path in typing.get_args(setting_type)
-
-
 def registry_sources(reader: RegistryReader | None = None) -> list[ConfigSource]:
-    """The registry layers, lowest precedence first: installer settings, then Group Policy.
+    """The registry layers: installer settings, and Group Policy above them.
 
     None off Windows, unless a ``reader`` stands in for the registry (tests).
     """
@@ -217,14 +215,5 @@ def registry_sources(reader: RegistryReader | None = None) -> list[ConfigSource]
         reader = WindowsRegistry()
     return [
         RegistrySource(MACHINE_SOURCE, MACHINE_KEY, reader),
-        RegistrySource(POLICY_SOURCE, POLICY_KEY, reader, group_policy=True),
+        RegistrySource(POLICY_SOURCE, POLICY_KEY, reader, layer=Layer.POLICY),
     ]
-
-
-def locked_by_policy(settings: Settings, key: str) -> bool:
-    """Whether Group Policy set this setting, so the settings view must show it read-only."""
-    from consent_desktop.config import SPECS
-
-    if key not in SPECS:
-        raise KeyError(key)
-    return settings.source_of(key) == POLICY_SOURCE
