@@ -32,6 +32,7 @@ COMPONENTS = (
     Component("the PIN-lock PKCS#11 module (SoftHSM2 behind a card's counter)", frozenset({"pinlock_shim"})),
     Component(SANDBOX, frozenset({"spawned"})),  # a sandbox in its own process; in-process ones are seen serving
     Component("the wixl/msitools smoke MSI, read back with msiinfo", frozenset({"msi"})),
+    Component("Wine installing, upgrading and removing the smoke MSI", frozenset({"wine"})),
 )
 
 
