@@ -36,6 +36,7 @@ class Report:
     tables: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)  # title, header, rows
     stall_traces: list[str] = field(default_factory=list)  # where the GUI thread was in each stall over 16 ms
     notes: list[str] = field(default_factory=list)  # what limits a figure not reached, measured
+    matrix: list[dict[str, Any]] = field(default_factory=list)  # the fault matrix's cases, row by row
 
     def add_table(self, title: str, header: list[str], rows: list[list[str]]) -> None:
         self.tables.append((title, header, rows))
@@ -56,6 +57,7 @@ class Report:
             self.add(Figure("Resilience suite figures", 0, None, "sets", "matrix and soak", False, "did not run"))
             return
         matrix, soak = figures["matrix"], figures["soak"]
+        self.matrix = list(matrix)
         wrong = sum(1 for case in matrix if not case["agrees"])
         self.add(
             Figure(
@@ -136,6 +138,22 @@ class Report:
             lines += ["", "### Where the GUI thread was in each stall over 16 ms", ""]
             for trace in self.stall_traces:
                 lines += ["```", trace, "```"]
+        if self.matrix:
+            lines += [
+                "",
+                "## Fault matrix",
+                "",
+                "What the user was told for each case (first, then \N{RIGHTWARDS ARROW} when the app read the change "
+                "again in place), against what the sandbox's store held afterwards.",
+                "",
+                "| Operation | Fault | Told | Store | Seconds | Agrees |",
+                "|---|---|---|---|---|---|",
+                *(
+                    f"| {c['operation']} | {c['fault']} | {c['told']} | {c['store']} | {c['seconds']:.2f} | "
+                    f"{'yes' if c['agrees'] else '**NO**'} |"
+                    for c in self.matrix
+                ),
+            ]
         if plot:
             lines += ["", f"![latency and stall distributions]({plot.name})"]
         path = folder / "benchmark-report.md"

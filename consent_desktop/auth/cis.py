@@ -20,6 +20,7 @@ from consent_desktop.auth.card import CardIdentity, CardToken
 from consent_desktop.config import Settings
 from consent_desktop.domain.errors import ConfigError, SessionNotActive, SignInFailed
 from consent_desktop.domain.identity import RoleProfile
+from consent_desktop.https_client import https_client
 from consent_desktop.verified_tls import verified_context
 
 SIGNATURE_ALGORITHM = "RSASSA-PKCS1-v1_5-SHA256"  # what CardToken.sign produces
@@ -93,6 +94,7 @@ class CisClient:
         *,
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
+        deadline: float = 20.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not base_url:
@@ -100,12 +102,12 @@ class CisClient:
         if not base_url.startswith("https://"):
             raise ConfigError("settings", "auth.cis_url", "the sign-in service address must start with https://")
         self._base = base_url.rstrip("/")
-        self._client = httpx.Client(
-            verify=verified_context(ca_bundle, "tls.ca_bundle", checking="the sign-in service"),
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
+        self._client = https_client(
+            verified_context(ca_bundle, "tls.ca_bundle", checking="the sign-in service"),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            deadline=deadline,
             transport=transport,
-            follow_redirects=False,
-            trust_env=False,  # proxies come from configuration, never from a user's environment
         )
 
     @classmethod
@@ -116,6 +118,7 @@ class CisClient:
             settings.tls.ca_bundle,
             connect_timeout=settings.spine.connect_timeout,
             read_timeout=settings.spine.read_timeout,
+            deadline=settings.spine.read_deadline,
         )
 
     def sign_in(self, token: CardToken, card: CardIdentity) -> CisSignIn:

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         controller.trace_finished.connect(self._on_trace)
         controller.consent_loaded.connect(self._on_consent)
         controller.save_finished.connect(self._on_saved)
+        controller.save_rechecked.connect(self._on_saved)  # shown in place of the result it settles
         controller.history_loaded.connect(self._on_history)
         controller.failed.connect(self._on_failed)
         controller.busy.connect(self._on_busy)

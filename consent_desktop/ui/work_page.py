@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 
 from PySide6.QtCore import Qt
@@ -25,7 +24,6 @@ NOT_WHILE_SAVING = (
     "A search result was not shown because a change is still being saved to Spine. Search again once the change "
     "has its answer."
 )
-log = logging.getLogger(__name__)
 
 
 class WorkPage(QWidget):
@@ -80,12 +78,10 @@ class WorkPage(QWidget):
         if self.consent.patient is not None and self.consent.patient.nhs_number == result.nhs_number:
             self.consent.show_result(result)
             return
-        if self.consent.pending != result.nhs_number:
-            # Not a change made in this session (it ended before the answer came): the audit has it; whoever is
-            # signed in now is not told about another user's patient.
-            log.info("a consent change result from an earlier session was not shown")
-            return
-        self.consent.forget_pending()
+        # Another patient is open, or none (the user signed out before the answer came, and is back): the
+        # controller tells a change's outcome only to the user who made it.
+        if self.consent.pending == result.nhs_number:
+            self.consent.forget_pending()
         self.notice.show_message(
             f"Change to {SHORT[result.requested].lower()} for NHS No. {result.nhs_number.formatted}: "
             f"{result.headline}.",

@@ -172,18 +172,33 @@ def test_a_restricted_patient_has_no_address_or_practice_anywhere_in_the_window(
     assert "THISTLEQUINE" in slip and "Nettlequarry" not in slip and "QQ2" not in slip
 
 
-@pytest.mark.hazard("HAZ-003", "HAZ-009")
-def test_spine_unavailable_when_saving_means_not_saved(signed_in: Desk) -> None:
+@pytest.mark.hazard("HAZ-003", "HAZ-009", "HAZ-016")
+def test_a_load_balancers_503_after_sending_is_could_not_confirm_never_not_saved(signed_in: Desk) -> None:
+    """The request was sent: only Spine can say whether it stored it. Read back, it shows the old value — which
+    Spine may still change — so the user is told to check again, not that nothing changed."""
     open_patient(signed_in)
     signed_in.store.set_fault("http-503", scope="set")
 
     headline = save_change(signed_in)
 
-    assert headline.startswith("NOT saved \N{EM DASH} ")
-    assert headline.endswith("nothing changed")
-    assert signed_in.window.work.consent.value.text() == ASK
+    assert headline.startswith("Could not confirm whether the change was saved \N{EM DASH} ")
+    assert headline.endswith("check again")
+    assert signed_in.window.work.consent.value.text() == ASK  # what Spine showed when read straight after
     assert signed_in.store.assertions(README_EXAMPLE) == {}
     assert not signed_in.window.work.consent.slip.isEnabled()
+
+
+@pytest.mark.hazard("HAZ-003", "HAZ-009")
+def test_spine_saying_it_did_not_process_the_change_means_not_saved(signed_in: Desk) -> None:
+    open_patient(signed_in)
+    signed_in.store.set_fault("soap-fault-206", scope="set")
+
+    headline = save_change(signed_in)
+
+    assert headline.startswith("NOT saved \N{EM DASH} ")
+    assert "(Spine code 206)" in headline
+    assert headline.endswith("nothing changed")
+    assert signed_in.store.assertions(README_EXAMPLE) == {}
 
 
 @pytest.mark.hazard("HAZ-003")
@@ -240,6 +255,27 @@ def test_could_not_confirm_hides_the_old_value_until_check_again_reads_the_truth
     assert consent.value.text() == OPTED_OUT  # what Spine really holds
     assert desk.store.assertions(README_EXAMPLE) == OPTED_OUT_ON_SPINE
     assert consent.change.isEnabled()
+
+
+@pytest.mark.hazard("HAZ-003", "HAZ-004", "HAZ-016")
+def test_a_change_spine_applies_late_turns_from_could_not_confirm_to_saved_on_screen(
+    make_desk: Callable[..., Desk],
+) -> None:
+    """Spine holds the change past the deadline and applies it after the app read it back: "could not confirm",
+    then — read again by the app while the patient is open — "saved", in the same place."""
+    desk = make_desk(**{"spine.read_timeout": 5.0, "spine.change_deadline": 1.5})
+    desk.sign_in()
+    open_patient(desk)
+    desk.store.set_fault("late-commit", "0.5", scope="set", times=1)
+
+    headline = save_change(desk)
+
+    consent = desk.window.work.consent
+    assert headline.startswith("Could not confirm whether the change was saved"), headline
+    assert desk.store.assertions(README_EXAMPLE) == {}  # Spine has not applied it yet
+    desk.wait(lambda: consent.outcome.headline.text().startswith("Saved on Spine at "), timeout=15_000)
+    assert consent.value.text() == OPTED_OUT
+    assert desk.store.assertions(README_EXAMPLE) == OPTED_OUT_ON_SPINE
 
 
 @pytest.mark.hazard("HAZ-002")
