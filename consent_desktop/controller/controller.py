@@ -11,6 +11,7 @@ and its result is updated in place when Spine shows the change.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import tempfile
@@ -18,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -325,6 +327,11 @@ class Controller(QObject):
             lane=Lane.DISK,
             label="Saving\N{HORIZONTAL ELLIPSIS}",
         )
+
+    def preload(self, module: str, then: Callable[[ModuleType], None]) -> None:
+        """Import a module of screens the user meets later off the GUI thread, then hand it to ``then`` on the GUI
+        thread (to build them while nobody waits), so that signing in does not stall the window while they load."""
+        self._run(lambda: importlib.import_module(module), then, "prepare the screens", lane=Lane.DISK)
 
     def cancel(self) -> None:
         """The user gave up waiting: pending lookups and the reading again of unconfirmed changes are dropped (a

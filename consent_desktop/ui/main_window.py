@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QTimer
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         screen = self.screen() or QGuiApplication.primaryScreen()
         room = screen.availableGeometry().size() if screen is not None else WINDOW_SIZE
         self.resize(WINDOW_SIZE.boundedTo(room))
+        controller.preload("consent_desktop.ui.work_page", self._build_work_page)
 
     # --- for code that drives the window (tests, the walk-through, benchmarks) ---------------------------------
 
@@ -118,15 +120,33 @@ class MainWindow(QMainWindow):
 
     @property
     def work(self) -> WorkPage:
-        """The patient screen (search, banner, consent), built the first time anything needs it."""
+        """The patient screen (search, banner, consent): built while the sign-in screen waits, or else the first
+        time anything needs it."""
         if self._work is None:
             from consent_desktop.ui.work_page import WorkPage
 
-            self._work = WorkPage(
-                self.controller, training=self.settings.app.training_mode, home_practice=self.settings.auth.ods_code
-            )
-            self.pages.addWidget(self._work)
+            self._add_work_page(self._new_work_page(WorkPage))
+        assert self._work is not None
         return self._work
+
+    def _build_work_page(self, module: ModuleType) -> None:
+        """From the module loaded off the GUI thread: an import statement here would read its source again (PySide6
+        checks each imported module's source for its ``__feature__`` switches)."""
+        if self._work is None:
+            page = self._new_work_page(module.WorkPage)
+            self._add_work_page(page)
+            # The first message shown restyles itself through PySide6 calls that create Python enum classes on first
+            # use: about 30 ms the stall benchmark saw at sign-in ("Checking your smartcard"). Paid here instead.
+            page.notice.show_message("", "info")
+            page.notice.clear()
+
+    def _new_work_page(self, kind: type[WorkPage]) -> WorkPage:
+        settings = self.settings
+        return kind(self.controller, training=settings.app.training_mode, home_practice=settings.auth.ods_code)
+
+    def _add_work_page(self, page: WorkPage) -> None:
+        self._work = page
+        self.pages.addWidget(page)
 
     @property
     def page(self) -> QWidget | None:
