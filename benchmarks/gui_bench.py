@@ -1,9 +1,10 @@
 """Desktop figures, each beside its baseline from the same run.
 
 - Start-up to the sign-in window vs a bare PySide6 window, from process launch to the window on screen
-  (target: <= 2x bare, medians of several launches).
-- The longest GUI-thread stall during a whole flow with Spine answering a second late: a 1 ms timer's longest gap
-  (target: under 50 ms; aim: under 16 ms).
+  (target: <= 1.5x bare, medians of several launches).
+- The GUI thread's stalls through the whole flow with Spine, the card and the audit disk each a second slow: the
+  event-loop watchdog's gaps per step, p50/p99/max (target: longest under 16 ms).
+- The receptionist's main task by keyboard against the sandbox: its time and its key presses.
 - Peak memory after 200 lookups vs the bare window (target: <= 2.5x), and growth between lookup 100 and 200
   (target: none beyond noise).
 """
@@ -22,9 +23,12 @@ from pathlib import Path
 
 from benchmarks.report import Figure, Report
 from consent_desktop.sandbox.runtime import Sandbox
+from tests.slow_io import slow_spine
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCHES = 9
+SLOW_S = 1.0  # Spine, each card call and each audit write, in the stall flow
+STALL_GOAL_MS = 16.0
 GROWTH_NOISE_KIB = 2048  # allocator noise; anything more between lookup 100 and 200 is growth
 
 
@@ -78,8 +82,8 @@ def run(report: Report) -> None:
                 app_ms,
                 bare_ms,
                 "ms",
-                "<= 2x bare window",
-                app_ms <= 2 * bare_ms,
+                "<= 1.5x bare window",
+                app_ms <= 1.5 * bare_ms,
                 f"{LAUNCHES} launches each, from process start to window on screen",
             )
         )
@@ -108,27 +112,50 @@ def run(report: Report) -> None:
                 growth * 1024 < GROWTH_NOISE_KIB,
             )
         )
+        main_task(report, config)
         assert sandbox.store is not None
-        sandbox.store.set_fault("latency", "1", scope="all")
-        stalls(report, config)
+        with slow_spine(sandbox.store, SLOW_S):
+            stalls(report, config)
+
+
+def main_task(report: Report, config: Path) -> None:
+    """Signed in; find the patient by NHS number, confirm, record an opt-out, see "Saved on Spine": by keyboard."""
+    _, figures = _probe("task", str(config))
+    seconds, keys = float(figures["seconds"]), int(figures["keys"])  # type: ignore[arg-type, call-overload]
+    note = "keyboard only, no latency injected: Tab to each control, Space or Enter to press it, the 10 digits typed"
+    report.add(Figure("Receptionist's main task: time", seconds * 1000, None, "ms", "tracked", True, note))
+    report.add(Figure("Receptionist's main task: key presses", keys, None, "keys", "tracked (a new step shows)", True))
 
 
 def stalls(report: Report, config: Path) -> None:
-    """The flow through the real widgets with Spine a second slow, timed by a 1 ms ticker on the GUI thread."""
-    _, figures = _probe("stall", str(config))
-    raw = figures["gaps_ms"]
-    assert isinstance(raw, list)
-    gaps_ms = [float(gap) for gap in raw]
-    longest = max(gaps_ms)
-    report.samples["Event-loop gaps during the flow, Spine 1 s slow (ms)"] = gaps_ms
+    """The whole flow with Spine, the card and the audit disk each a second slow, timed by the watchdog."""
+    _, figures = _probe("stall", str(config), str(SLOW_S))
+    steps = figures["gaps_ms"]
+    assert isinstance(steps, dict)
+    rows = []
+    for step, raw in steps.items():
+        gaps = sorted(float(gap) for gap in raw)
+        report.samples[f"Event-loop gaps, step {step!r} (ms)"] = gaps
+        p99 = statistics.quantiles(gaps, n=100, method="inclusive")[98] if len(gaps) > 1 else gaps[0]
+        rows.append([step, str(len(gaps)), f"{statistics.median(gaps):.1f}", f"{p99:.1f}", f"{gaps[-1]:.1f}"])
+    longest = max(float(row[-1]) for row in rows)
+    report.add_table(
+        "GUI-thread stalls per step of the flow (Spine, card and audit disk each 1 s slow)",
+        ["step", "ticks", "p50 ms", "p99 ms", "max ms"],
+        rows,
+    )
+    stalls_seen = figures.get("stalls") or []
+    assert isinstance(stalls_seen, list)
+    report.stall_traces = [str(trace) for trace in stalls_seen]
     report.add(
         Figure(
-            "Longest GUI-thread stall during the flow",
+            "Longest GUI-thread stall during the whole flow",
             longest,
             None,
             "ms",
-            "< 50 ms (aim < 16 ms)",
-            longest < 50,
-            "sign in, look up, read, change, re-read; Spine answering 1 s late",
+            f"< {STALL_GOAL_MS:g} ms",
+            longest < STALL_GOAL_MS,
+            "sign in, search, confirm, change, save, lock, unlock; Spine, each card call and each audit write 1 s "
+            "slow; a 1 ms timer's gaps on the GUI thread",
         )
     )

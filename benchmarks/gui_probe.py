@@ -2,8 +2,9 @@
 
 Modes: ``bare`` (a bare PySide6 window), ``app`` (the app's sign-in window, as ``consent-desktop --config CONFIG``
 starts it), ``lookups`` (the app signed in with the training card, then 200 lookups), ``stall`` (the event loop's
-gaps during a whole flow, in a process of its own like the app's). It prints one JSON line:
-``ready`` when its window is on screen (the parent times that from launch), and the figures it measured.
+gaps during a whole flow with a slow card, disk and Spine, in a process of its own like the app's), ``task`` (the
+receptionist's main task by keyboard). It prints one JSON line: ``ready`` when its window is on screen (the parent
+times that from launch), and the figures it measured.
 """
 
 from __future__ import annotations
@@ -118,16 +119,36 @@ def lookups(config: Path) -> None:
     controller.shutdown()
 
 
-def stall(config: Path) -> None:
+def stall(config: Path, delay: float) -> None:
     from benchmarks.gui_stall import measure_flow
 
-    _emit(gaps_ms=measure_flow(config))
+    _emit(**measure_flow(config, delay))
+
+
+def task(config: Path) -> None:
+    from benchmarks.gui_stall import wait_until
+    from benchmarks.main_task import receptionist_task
+    from consent_desktop.auth.session import SessionState
+    from consent_desktop.sandbox.patients import README_EXAMPLE
+    from consent_desktop.sandbox.users import TRAINING_PIN
+
+    app, running = _start(config)
+    controller = running.controller
+    _wait(app, lambda: controller.is_ready and running.window.sign_in.pin.field.isEnabled())
+    controller.sign_in(bytearray(TRAINING_PIN.encode()))
+    _wait(app, lambda: controller.session_state is SessionState.ACTIVE and running.window.page is running.window.work)
+    running.window.activateWindow()
+    seconds, keys = receptionist_task(running.window, README_EXAMPLE, wait_until)
+    _emit(seconds=seconds, keys=keys)
+    controller.shutdown()
 
 
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "stall":
-        stall(Path(sys.argv[2]))
+        stall(Path(sys.argv[2]), float(sys.argv[3]))
+    elif mode == "task":
+        task(Path(sys.argv[2]))
     elif mode == "bare":
         bare()
     elif mode == "app":

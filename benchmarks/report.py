@@ -33,6 +33,16 @@ class Figure:
 class Report:
     figures: list[Figure] = field(default_factory=list)
     samples: dict[str, list[float]] = field(default_factory=dict)  # name -> raw samples in ms, for the plot
+    tables: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)  # title, header, rows
+    stall_traces: list[str] = field(default_factory=list)  # where the GUI thread was in each stall over 16 ms
+    notes: list[str] = field(default_factory=list)  # what limits a figure not reached, measured
+    matrix: list[dict[str, Any]] = field(default_factory=list)  # the fault matrix's cases, row by row
+
+    def add_table(self, title: str, header: list[str], rows: list[list[str]]) -> None:
+        self.tables.append((title, header, rows))
+        print(f"  {title}:")
+        for row in rows:
+            print("    " + "  ".join(row))
 
     def add(self, figure: Figure) -> None:
         self.figures.append(figure)
@@ -47,6 +57,7 @@ class Report:
             self.add(Figure("Resilience suite figures", 0, None, "sets", "matrix and soak", False, "did not run"))
             return
         matrix, soak = figures["matrix"], figures["soak"]
+        self.matrix = list(matrix)
         wrong = sum(1 for case in matrix if not case["agrees"])
         self.add(
             Figure(
@@ -118,6 +129,31 @@ class Report:
         notes = [f"- **{f.name}**: {f.note}" for f in self.figures if f.note]
         if notes:
             lines += ["", "Notes:", "", *notes]
+        for title, header, rows in self.tables:
+            lines += ["", f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+            lines += ["| " + " | ".join(row) + " |" for row in rows]
+        if self.notes:
+            lines += ["", "### Figures not reached: what was tried and what limits them", "", *self.notes]
+        if self.stall_traces:
+            lines += ["", "### Where the GUI thread was in each stall over 16 ms", ""]
+            for trace in self.stall_traces:
+                lines += ["```", trace, "```"]
+        if self.matrix:
+            lines += [
+                "",
+                "## Fault matrix",
+                "",
+                "What the user was told for each case (first, then \N{RIGHTWARDS ARROW} when the app read the change "
+                "again in place), against what the sandbox's store held afterwards.",
+                "",
+                "| Operation | Fault | Told | Store | Seconds | Agrees |",
+                "|---|---|---|---|---|---|",
+                *(
+                    f"| {c['operation']} | {c['fault']} | {c['told']} | {c['store']} | {c['seconds']:.2f} | "
+                    f"{'yes' if c['agrees'] else '**NO**'} |"
+                    for c in self.matrix
+                ),
+            ]
         if plot:
             lines += ["", f"![latency and stall distributions]({plot.name})"]
         path = folder / "benchmark-report.md"

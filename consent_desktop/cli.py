@@ -2,7 +2,10 @@
 
 Every command that reaches Spine signs in with the smartcard first (PIN from a prompt, or ``--pin-stdin``), and
 signs out at the end. Exit codes: 0 success; 1 failure or "not saved"; 2 bad usage or settings; 3 a change
-whose outcome could not be confirmed. Failures print one plain line; ``--json`` prints one JSON object instead.
+whose outcome could not be confirmed. A change's exit code is always its outcome's, even when the local audit
+could not record it (that is said on a line of its own). A change that could not be confirmed is read again a
+few times over about a minute (never re-sent), unless ``--no-recheck``. Failures print one plain line;
+``--json`` prints one JSON object instead.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import argparse
 import getpass
 import json
 import logging
+import os
 import sys
+import time
 import webbrowser
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -24,7 +29,14 @@ from consent_desktop.config import Settings, default_sources, load_settings
 from consent_desktop.controller.assembly import assemble
 from consent_desktop.controller.diagnose import diagnose
 from consent_desktop.controller.workstation import Workstation
-from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, ExpressedBy, SaveOutcome, SaveResult
+from consent_desktop.domain.consent import (
+    RECHECK_AFTER,
+    ConsentChoice,
+    ConsentRecord,
+    ExpressedBy,
+    SaveOutcome,
+    SaveResult,
+)
 from consent_desktop.domain.errors import ConfigError, ConsentDesktopError, InvalidInput
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.domain.patient import Patient, TraceOutcome, TraceQuery
@@ -70,6 +82,11 @@ def _parser() -> argparse.ArgumentParser:
         "--expressed-by", required=True, choices=list(EXPRESSED), help="how the patient expressed the choice"
     )
     change.add_argument("--note", default="", help="optional note for the local audit")
+    change.add_argument(
+        "--no-recheck",
+        action="store_true",
+        help="report at once when the outcome cannot be confirmed, instead of reading Spine again for a minute",
+    )
 
     patient = commands.add_parser("patient", help="find a patient on PDS")
     queries = patient.add_subparsers(dest="action", required=True, parser_class=_Parser)
@@ -87,7 +104,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # an outcome is printed whatever the terminal can show
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+    args = _parser().parse_args(_as_typed(sys.argv[1:] if argv is None else argv))
     output = _Output(json_mode=args.json)
     try:
         logs.configure()  # before the settings, so an ignored override is logged
@@ -106,6 +126,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.exception("unexpected error in the command line tool")
         output.message("Something went wrong inside consent-desktop. The details are in the diagnostic log.", ok=False)
         return EXIT_FAILED
+
+
+def _as_typed(argv: Sequence[str]) -> list[str]:
+    """Arguments as the user typed them. Under a locale that is not UTF-8 (LC_ALL=C, say) Python decodes the
+    command line as ASCII and keeps every other byte as a lone surrogate, which nothing can write as UTF-8 — a note
+    with an accented letter then broke the audit. The bytes are recovered and read as UTF-8; what is not UTF-8
+    is left as it was, for the use case to refuse plainly."""
+    typed = []
+    for arg in argv:
+        try:
+            typed.append(os.fsencode(arg).decode("utf-8"))
+        except UnicodeError:  # already text (tests, Windows), or bytes that are not UTF-8
+            typed.append(arg)
+    return typed
 
 
 def _run_signed_in(args: argparse.Namespace, settings: Settings, output: _Output) -> int:
@@ -137,7 +171,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> Callable[[Workstat
             return lambda ws, out: out.consent(ws.load_consent(nhs))
         choice = ConsentChoice.from_cli(args.to)
         expressed = EXPRESSED[args.expressed_by]
-        return lambda ws, out: out.saved(_change(ws, nhs, choice, expressed, args.note))
+        return lambda ws, out: _change_and_settle(ws, out, _change(ws, nhs, choice, expressed, args.note), args)
     if args.action == "show":
         nhs = NhsNumber.parse(args.nhs_number)
         return lambda ws, out: out.patient(ws.look_up(nhs))
@@ -158,6 +192,25 @@ def _change(
     patient = workstation.look_up(nhs)
     shown = workstation.load_consent(patient.nhs_number)
     return workstation.change_consent(patient, shown, choice, expressed, note)
+
+
+def _change_and_settle(workstation: Workstation, output: _Output, first: SaveResult, args: argparse.Namespace) -> int:
+    """A change that could not be confirmed is read again a few times over about a minute, as the app does: Spine
+    may still apply it. Never re-sent; Ctrl+C stops the checking and reports what is known."""
+    result = first
+    if first.outcome is SaveOutcome.UNCONFIRMED and not args.no_recheck:
+        output.progress(first.headline)
+        output.progress("Reading Spine again over the next minute to see whether the change arrives (Ctrl+C stops).")
+        started = time.monotonic()
+        try:
+            for after in RECHECK_AFTER:
+                time.sleep(max(0.0, started + after - time.monotonic()))
+                result = workstation.recheck(result)
+                if result.outcome is not SaveOutcome.UNCONFIRMED:
+                    break
+        except KeyboardInterrupt:
+            output.progress("Stopped reading Spine again.")
+    return output.saved(result, first=first)
 
 
 def _sign_in(workstation: Workstation, args: argparse.Namespace) -> None:
@@ -183,7 +236,7 @@ def _open_or_print(url: str) -> bool:
 
 def _read_pin(from_stdin: bool) -> bytearray:
     text = sys.stdin.readline().rstrip("\r\n") if from_stdin else getpass.getpass("Smartcard passcode: ")
-    pin = bytearray(text.encode("utf-8"))
+    pin = bytearray(text.encode("utf-8", "surrogateescape"))  # the bytes typed, whatever the locale
     del text  # the str copy cannot be wiped; drop the reference at once
     return pin
 
@@ -228,7 +281,13 @@ class _Output:
         )
         return EXIT_OK
 
-    def saved(self, result: SaveResult) -> int:
+    def progress(self, text: str) -> None:
+        """A line while a command is still working (not in JSON mode, whose one object comes at the end)."""
+        if not self.json_mode:
+            print(text, file=sys.stderr, flush=True)
+
+    def saved(self, result: SaveResult, *, first: SaveResult | None = None) -> int:
+        """The outcome, and its exit code, whatever happened to the local audit (a warning says that apart)."""
         document: dict[str, Any] = {
             "ok": result.outcome is SaveOutcome.SAVED,
             "outcome": result.outcome.value,
@@ -239,7 +298,18 @@ class _Output:
         }
         if result.record is not None:
             document["state_on_spine"] = result.record.choice.value
-        self._emit(document, [result.headline], stream=sys.stdout if document["ok"] else sys.stderr)
+        if first is not None and first is not result:
+            document["first_outcome"] = first.outcome.value
+        lines = [result.headline]
+        if result.outcome is SaveOutcome.UNCONFIRMED:
+            lines.append(
+                f"Spine may still apply it. Before telling the patient, read it again later (consent-desktop-cli "
+                f"permissions get {result.nhs_number.digits}); do not send the change again."
+            )
+        if result.warning:
+            document["warning"] = result.warning
+            lines.append(f"Warning: {result.warning}")
+        self._emit(document, lines, stream=sys.stdout if document["ok"] else sys.stderr)
         return {SaveOutcome.SAVED: EXIT_OK, SaveOutcome.NOT_SAVED: EXIT_FAILED}.get(result.outcome, EXIT_UNCONFIRMED)
 
     def patient(self, patient: Patient) -> int:

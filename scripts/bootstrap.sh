@@ -9,6 +9,7 @@ PACKAGES=(
   gcc swig libpcsclite-dev libp11-kit-dev python3-venv
   # smartcard test doubles: software token, PKCS#11 tools, PC/SC daemon, virtual reader and card
   softhsm2 opensc pcscd vsmartcard-vpcd python3-virtualsmartcard python3-pycryptodome
+  vsmartcard-vpicc
   # Qt on a virtual screen (screenshots, the scripted walk-through) and Qt's runtime libraries
   xvfb xauth libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libxcb-cursor0
   libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0

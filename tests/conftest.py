@@ -25,6 +25,8 @@ from tests.softhsm import require_softhsm
 pytest_plugins = [
     "tests.hazards",  # the hazard log <-> tests traceability check
     "tests.log_scan",  # no PIN, ticket or patient data in any log the run wrote
+    "tests.real_components",  # a missing real component fails its test; the summary counts what each exercised
+    "tests.skip_allow_list",  # the run fails on any skip not listed, with its reason, in tests/allowed-skips.toml
 ]
 
 RECEPTIONIST_ROLE = RoleProfile(

@@ -1,4 +1,4 @@
-"""SoftHSM2 for the software-card fixtures: skip, naming the package, where it is missing; keep its setting tidy."""
+"""SoftHSM2 for the software-card fixtures: fail, naming the package, where it is missing; keep its setting tidy."""
 
 from __future__ import annotations
 
@@ -7,20 +7,19 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
-
 from consent_desktop.domain.errors import MiddlewareError
 from consent_desktop.sandbox.softcard import softhsm_module
+from tests.required_packages import require
 
 
 def require_softhsm() -> None:
-    """CI installs SoftHSM2 (scripts/bootstrap.sh); elsewhere its tests skip with the package to install."""
+    """scripts/bootstrap.sh installs SoftHSM2; where it is missing, its tests fail naming the package."""
     try:
         softhsm_module()
+        found = shutil.which("softhsm2-util") is not None
     except MiddlewareError:
-        pytest.skip("SoftHSM2 is not installed (Debian package softhsm2)")
-    if shutil.which("softhsm2-util") is None:
-        pytest.skip("softhsm2-util is not installed (Debian package softhsm2)")
+        found = False
+    require("SoftHSM2 (its PKCS#11 module and softhsm2-util)", [] if found else ["softhsm2"])
 
 
 @contextmanager

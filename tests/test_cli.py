@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from consent_desktop import cli
-from consent_desktop.audit import AuditLog
+from consent_desktop.audit import AuditEntry, AuditLog
 from consent_desktop.sandbox import patients, pki
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.sandbox.users import ADMIN_NO_B0020, GP, RECEPTIONIST, TRAINING_PIN
@@ -106,7 +109,14 @@ def test_deceased_patient_consent_is_not_changed(run: Run, card_sandbox: Sandbox
     assert card_sandbox.store is not None and card_sandbox.store.changes() == []
 
 
+@pytest.fixture
+def quick_rechecks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app's schedule for reading an unconfirmed change again (about a minute), shortened to seconds."""
+    monkeypatch.setattr(cli, "RECHECK_AFTER", (1.0, 2.0, 4.0))
+
+
 @pytest.mark.hazard("HAZ-004")
+@pytest.mark.usefixtures("quick_rechecks")
 def test_an_unconfirmable_change_exits_3(run: Run, card_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     assert card_sandbox.store is not None
     card_sandbox.store.set_fault("drop-after-commit", scope="set", times=1)
@@ -114,6 +124,78 @@ def test_an_unconfirmable_change_exits_3(run: Run, card_sandbox: Sandbox, monkey
     monkeypatch.setattr(cli, "_change", _change_without_reading_first)
     code, _, err = run("permissions", "set", "9434765919", "--to", "no", "--expressed-by", "in-person", "--pin-stdin")
     assert code == 3 and "check again" in err
+    assert "do not send the change again" in err  # the plain next step
+
+
+@pytest.mark.hazard("HAZ-003", "HAZ-016")
+@pytest.mark.usefixtures("quick_rechecks")
+def test_a_change_spine_applies_late_is_could_not_confirm_then_saved_never_not_saved(
+    run: Run, card_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spine holds the change past the deadline and applies it after the client's re-read: the user is told
+    "could not confirm" at once, then "saved" once it has landed; the exit code is the final outcome's."""
+    assert card_sandbox.store is not None
+    monkeypatch.setenv("CONSENT_DESKTOP__SPINE__CHANGE_DEADLINE", "1.5")
+    card_sandbox.store.set_fault("late-commit", "0.5", scope="set", times=1)
+    code, out, err = run("permissions", "set", "9434765919", "--to", "no", "--expressed-by", "by-phone", "--pin-stdin")
+    assert err.startswith("Could not confirm whether the change was saved"), err
+    assert code == 0 and out.startswith("Saved on Spine at "), (out, err)
+    assert "NOT saved" not in out + err
+    assert card_sandbox.store.assertions("9434765919") == {"Store": "No", "View": "No"}
+    assert len({c.message_id for c in card_sandbox.store.changes("9434765919")}) == 1  # sent once
+    entries = AuditLog(card_sandbox.data.root / "audit" / "training-audit.jsonl").entries("9434765919")
+    [change] = [e for e in entries if e.event == "consent-change"]
+    assert change.outcome.startswith("could not confirm")
+    assert [e.outcome for e in entries if e.event == "consent-recheck"][-1].startswith("saved")
+
+
+@pytest.mark.hazard("HAZ-004", "HAZ-014")
+@pytest.mark.parametrize(
+    ("fault", "exit_code", "headline"), [("", 0, "Saved on Spine at "), ("reject-35160", 1, "NOT saved")]
+)
+def test_an_audit_failing_after_spine_answered_keeps_the_outcome_and_its_exit_code(
+    run: Run, card_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, fault: str, exit_code: int, headline: str
+) -> None:
+    """Whatever goes wrong writing the local audit, the outcome is told, and exits with its own code; the
+    failure is told separately."""
+    assert card_sandbox.store is not None
+    if fault:
+        card_sandbox.store.set_fault(fault, scope="set", times=1)
+    append = AuditLog.append
+
+    def broken(log: AuditLog, entry: AuditEntry) -> None:
+        if entry.event == "consent-change":
+            raise RuntimeError("a fault nobody foresaw")
+        append(log, entry)
+
+    monkeypatch.setattr(AuditLog, "append", broken)
+    code, out, err = run("permissions", "set", "9434765919", "--to", "no", "--expressed-by", "in-person", "--pin-stdin")
+    assert code == exit_code and (out + err).startswith(headline), (out, err)
+    assert "Warning: This computer's audit log could not record the change." in out + err
+    assert "Something went wrong" not in out + err
+
+
+@pytest.mark.hazard("HAZ-014", "HAZ-015")
+def test_a_note_with_accents_under_an_ascii_locale_is_audited_as_typed(
+    card_sandbox: Sandbox, private_home: Path
+) -> None:
+    """Under LC_ALL=C without UTF-8 mode, Python hands the program the note's bytes as lone surrogates; the
+    audit then could not be written (and the outcome was lost as "Something went wrong")."""
+    cli_path = Path(sys.executable).with_name("consent-desktop-cli")
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "HOME": str(private_home)}
+    env.pop("PYTHONIOENCODING", None)
+    args = ["--config", str(card_sandbox.data.client_config), "permissions", "set", "9434765919"]
+    done = subprocess.run(
+        [str(cli_path), *args, "--to", "no", "--expressed-by", "in-person", "--note", "Zoë rang", "--pin-stdin"],
+        input=f"{TRAINING_PIN}\n".encode(),
+        capture_output=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stdout.startswith(b"Saved on Spine at "), done
+    entries = AuditLog(card_sandbox.data.root / "audit" / "training-audit.jsonl").entries("9434765919")
+    assert [e.note for e in entries if e.event == "consent-change"] == ["Zoë rang"]
 
 
 def _change_without_reading_first(workstation, nhs, choice, expressed, note):  # type: ignore[no-untyped-def]

@@ -38,6 +38,7 @@ from consent_desktop.auth.national_role import job_role_name, organisation_and_r
 from consent_desktop.config import Settings
 from consent_desktop.domain.errors import ConfigError, SessionNotActive, SignInFailed, UnexpectedResponse
 from consent_desktop.domain.identity import RoleProfile
+from consent_desktop.https_client import https_client
 from consent_desktop.verified_tls import verified_context
 
 MAX_ANSWER = 256 * 1024
@@ -119,6 +120,7 @@ class CisClient:
         digest: str = "sha1",
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
+        deadline: float = 20.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         for key, url in (("auth.cis_url", base_url), ("auth.cis_role_assertion_url", role_assertion_url)):
@@ -133,14 +135,14 @@ class CisClient:
         self._digest = digest
         self._device_id = "".join(secrets.choice(_DEVICE_ID_CHARS) for _ in range(8))
         logs.hide_request_lines()
-        self._client = httpx.Client(
-            verify=verified_context(ca_bundle, "tls.ca_bundle", checking="the sign-in service"),
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
+        self._client = https_client(
+            verified_context(ca_bundle, "tls.ca_bundle", checking="the sign-in service"),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            deadline=deadline,
             transport=transport,
-            follow_redirects=False,
-            trust_env=False,  # proxies come from configuration, never from a user's environment
-            headers={"User-Agent": USER_AGENT},
         )
+        self._client.headers["User-Agent"] = USER_AGENT  # as the Identity Agent sends it
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CisClient:
@@ -153,6 +155,7 @@ class CisClient:
             digest=auth.cis_signature_digest,
             connect_timeout=settings.spine.connect_timeout,
             read_timeout=settings.spine.read_timeout,
+            deadline=settings.spine.read_deadline,
         )
 
     # --- the exchange ----------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from consent_desktop.domain.errors import (
     SignInFailed,
 )
 from consent_desktop.domain.identity import RoleProfile
+from consent_desktop.https_client import https_client
 from consent_desktop.verified_tls import verified_context
 
 REQUESTED_ACR = "AAL3_ANY"  # NHS requires AAL3 authenticators; CIS2's acr values for them start "AAL3_"
@@ -205,6 +206,7 @@ class Cis2Client:
         max_auth_age: float = Cis2Settings.max_auth_age,
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
+        deadline: float = 20.0,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -222,12 +224,12 @@ class Cis2Client:
         self._credentials = credentials or ClientCredentials()
         self._max_auth_age = max_auth_age
         self._clock = clock
-        self._client = httpx.Client(
-            verify=verified_context(ca_bundle, "cis2.ca_bundle", checking="the CIS2 service", system_trust=True),
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
+        self._client = https_client(
+            verified_context(ca_bundle, "cis2.ca_bundle", checking="the CIS2 service", system_trust=True),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            deadline=deadline,
             transport=transport,
-            follow_redirects=False,
-            trust_env=False,  # proxies come from configuration, never from a user's environment
         )
         self._lock = threading.Lock()
         self._metadata: tuple[float, ProviderMetadata] | None = None
@@ -245,6 +247,7 @@ class Cis2Client:
             max_auth_age=cis2.max_auth_age,
             connect_timeout=settings.spine.connect_timeout,
             read_timeout=settings.spine.read_timeout,
+            deadline=settings.spine.read_deadline,
         )
 
     # --- the flow's steps ------------------------------------------------------------------------------------

@@ -5,12 +5,14 @@ that monitor is a process-wide singleton whose thread ends silently, without a r
 service goes away, and it keeps a stale context after the service returns (ykman works round this by resetting
 ``PCSCContext.instance``). Here a service failure is an error code the loop sees at once: it reports "failed" and
 keeps trying to establish a new context, so recovery after a restart needs no reset. A watchdog thread covers what
-the loop cannot report itself: the loop's thread dying, or hanging inside a PC/SC call.
+the loop cannot report itself: the loop's thread dying, or hanging inside a PC/SC call. Listeners hear events on a
+third thread, in order, so a slow listener (the audit's disk) never holds up the loop nor looks like a hung reader.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -62,10 +64,11 @@ class PcscPresence:
         self._allow_virtual = allow_virtual_readers
         self._poll = poll
         self._stale_after = max(2.0, 8 * poll)  # a hung PC/SC call, not a busy moment
-        self._listener: CardListener | None = None
+        self._events: queue.SimpleQueue[CardEvent | None] = queue.SimpleQueue()  # to the delivery thread
         self._stopping = threading.Event()
         self._monitor: threading.Thread | None = None
         self._watchdog: threading.Thread | None = None
+        self._delivery: threading.Thread | None = None
         self._heartbeat = time.monotonic()  # when the loop last came round
         self._resync = threading.Event()  # after a failure, the loop must report every card present afresh
         self._context: int | None = None  # the loop's PC/SC context, so that stop() can cancel its wait
@@ -78,7 +81,11 @@ class PcscPresence:
     def start(self, listener: CardListener) -> None:
         if self._watchdog is not None:
             raise RuntimeError("card presence already started")
-        self._listener = listener
+        self._events = queue.SimpleQueue()
+        self._delivery = threading.Thread(
+            target=self._deliver, args=(listener, self._events), name="pcsc-events", daemon=True
+        )
+        self._delivery.start()
         self._stopping.clear()
         self._heartbeat = time.monotonic()
         self._monitor = self._start_monitor()
@@ -93,7 +100,10 @@ class PcscPresence:
         for thread in (self._watchdog, self._monitor):  # the watchdog first: it may restart the monitor
             if thread is not None and thread is not threading.current_thread():
                 thread.join()
-        self._watchdog = self._monitor = None
+        self._events.put(None)  # after the last event the loop could report: the listener hears them all first
+        if self._delivery is not None and self._delivery is not threading.current_thread():
+            self._delivery.join()
+        self._watchdog = self._monitor = self._delivery = None
         with self._lock:
             self._seen.clear()
             self._failed = False
@@ -220,14 +230,16 @@ class PcscPresence:
             self._emit(CardEvent("failed", detail=detail))
 
     def _emit(self, event: CardEvent) -> None:
-        listener = self._listener
-        if listener is None:
-            return
-        try:
-            listener(event)
-        except Exception:
-            # A faulty listener must not end presence reporting for everyone else (the lock depends on it).
-            log.exception("card presence listener failed on a %r event", event.kind)
+        self._events.put(event)
+
+    @staticmethod
+    def _deliver(listener: CardListener, events: queue.SimpleQueue[CardEvent | None]) -> None:
+        while (event := events.get()) is not None:
+            try:
+                listener(event)
+            except Exception:
+                # A faulty listener must not end presence reporting for everyone else (the lock depends on it).
+                log.exception("card presence listener failed on a %r event", event.kind)
 
     def _allowed(self, reader: str) -> bool:
         return self._allow_virtual or not is_virtual_reader(reader)

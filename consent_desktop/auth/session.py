@@ -5,14 +5,17 @@ changing consent.
     selected one) -> ACTIVE <-> LOCKED -> SIGNED_OUT
 
 Listeners are plain callables (no Qt here; the controller bridges them to signals). They hear every transition,
-in order, on the thread that caused it, while the session's lock is held: they must only hand the change on.
+in order. No lock is held while they run, nor while the card reader is asked whether the card is still in, so a
+slow card or a slow audit disk never makes a reader of the session's state (the GUI thread) wait.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
@@ -124,9 +127,12 @@ class Session:
         self._auth = auth
         self._clock = clock
         self._presence = presence
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()  # held only to read or change fields: never across I/O or listeners
         self._listeners: list[SessionListener] = []
         self._state = SessionState.SIGNED_OUT
+        self._moves = 0  # counts transitions, so a check made without the lock knows whether it is still current
+        self._untold: deque[SessionChange] = deque()  # transitions made, in order, that listeners are yet to hear
+        self._telling = False  # a thread is telling listeners; others leave their changes to it
         self._clear()
 
     def _clear(self) -> None:
@@ -178,16 +184,16 @@ class Session:
             self._listeners.remove(listener)
 
     def require_active(self) -> SpineIdentity:
-        with self._lock:
-            if self.expire_if_due():
-                raise SessionNotActive(EXPIRED)
-            if self._state is SessionState.LOCKED:
-                raise SessionNotActive(self._lock_message)
-            if self._state is not SessionState.ACTIVE:
-                raise SessionNotActive(_NOT_ACTIVE[self._state])
-            self._check_card_present()
-            assert self._identity is not None
-            return self._identity
+        """The active identity. With card checks on, the reader is asked without the lock held; if the session
+        moved meanwhile, it is checked again as it now is."""
+        while True:
+            with self._changing():
+                identity = self._active()
+                moves = self._moves
+            self._check_card_present(moves)
+            with self._lock:
+                if self._moves == moves:
+                    return identity
 
     def change_consent_check(self) -> ChangeConsentCheck:
         """For greying out "Change": the chosen role's RBAC only (no transition, no card check)."""
@@ -208,7 +214,7 @@ class Session:
     # --- transitions -----------------------------------------------------------------------------------------
 
     def begin_sign_in(self) -> None:
-        with self._lock:
+        with self._changing():
             if self._state is SessionState.SIGNING_IN:
                 raise SignInFailed("A sign-in is already in progress.", "sign-in requested while signing in")
             if self._state is not SessionState.SIGNED_OUT:
@@ -220,14 +226,14 @@ class Session:
 
     def sign_in_failed(self, reason: str) -> None:
         """Back to signed out, if this sign-in is still the one in progress."""
-        with self._lock:
+        with self._changing():
             if self._state is SessionState.SIGNING_IN:
                 self._move(SessionState.SIGNED_OUT, reason, discard=True)
 
     def sign_in_succeeded(self, signed_in: CisSignIn) -> SessionState:
         """A role the identity service selected, or the only one: active at once, in that role. Otherwise the
         user chooses. A card removed meanwhile: locked."""
-        with self._lock:
+        with self._changing():
             if self._state is not SessionState.SIGNING_IN:
                 raise SessionNotActive("The sign-in was cancelled before it finished.")
             problem = _unusable(signed_in)
@@ -257,17 +263,13 @@ class Session:
     def offered_role(self, role_profile_id: str) -> RoleProfile:
         """The offered role with this id, while the user is choosing; checked before asking the service."""
         with self._lock:
-            self._require_choosing()
-            role = self._roles.get(role_profile_id)
-            if role is None:
-                raise InvalidInput("role", "That role is not one of yours. Choose one of the roles listed.")
-            return role
+            return self._offered(role_profile_id)
 
     def choose_role(self, role_profile_id: str, confirmed: RoleProfile | None = None) -> SpineIdentity:
         """``confirmed``: the role as the identity service confirmed it once selected (the legacy route's SAML
         RoleAssertion, with its job-role and activity codes); it replaces the offered one."""
-        with self._lock:
-            role = self.offered_role(role_profile_id)
+        with self._changing():
+            role = self._offered(role_profile_id)
             if confirmed is not None:
                 if confirmed.role_profile_id != role_profile_id:
                     raise SignInFailed(_OTHER_ROLE, "role confirmed by the identity service is not the one chosen")
@@ -284,7 +286,7 @@ class Session:
         """From card presence. "removed" and "failed" (presence unknown) lock the session when policy says so."""
         if event.kind not in ("removed", "failed") or not self._auth.lock_on_card_removal:
             return
-        with self._lock:
+        with self._changing():
             if self._state is SessionState.SIGNING_IN:
                 self._card_left_during_sign_in = True
             elif self._state in (SessionState.ACTIVE, SessionState.CHOOSING_ROLE):
@@ -296,11 +298,8 @@ class Session:
 
     def require_locked(self) -> None:
         """Refuse, before anyone types a PIN, to unlock a session that is not locked or has expired."""
-        with self._lock:
-            if self.expire_if_due():
-                raise SessionNotActive(EXPIRED)
-            if self._state is not SessionState.LOCKED:
-                raise SessionNotActive(_NOT_ACTIVE.get(self._state, "The session is not locked."))
+        with self._changing():
+            self._locked()
 
     def unlock(self, card: CardIdentity, renewed: CisSignIn | None = None) -> SessionState:
         """With the card just logged in again: the same user resumes; anyone else ends the session.
@@ -308,8 +307,8 @@ class Session:
         ``renewed``: a fresh sign-in made for this unlock (the legacy route ends its ticket when the card leaves).
         It replaces the ticket and roles; the session resumes in the role it had, as the service now describes it,
         and only if the service selected that same role."""
-        with self._lock:
-            self.require_locked()
+        with self._changing():
+            self._locked()
             if card.user_id != self._user_id or (renewed is not None and renewed.user_id != self._user_id):
                 self._move(SessionState.SIGNED_OUT, "a different smartcard was used to unlock", discard=True)
                 raise IdentityMismatch()
@@ -318,8 +317,53 @@ class Session:
             self._move(self._resume, "unlocked")
             return self._state
 
+    def expire_if_due(self) -> bool:
+        """Sign out if the ticket has lapsed; True when that happened. Also for the controller's timer."""
+        with self._changing():
+            return self._expire_if_due()
+
+    def sign_out(self, reason: str = "signed out") -> None:
+        """From any state; every trace of the user is discarded."""
+        with self._changing():
+            if self._state is SessionState.SIGNED_OUT:
+                self._clear()
+            else:
+                self._move(SessionState.SIGNED_OUT, reason, discard=True)
+
+    # --- internals: the methods below expect the lock held, except where they say otherwise ---------------------
+
+    def _expire_if_due(self) -> bool:
+        if self._ticket is None or self._clock() < self._deadline:
+            return False
+        self._move(SessionState.SIGNED_OUT, "session expired", discard=True)
+        return True
+
+    def _active(self) -> SpineIdentity:
+        """The identity of an active session, else SessionNotActive saying why."""
+        if self._expire_if_due():
+            raise SessionNotActive(EXPIRED)
+        if self._state is SessionState.LOCKED:
+            raise SessionNotActive(self._lock_message)
+        if self._state is not SessionState.ACTIVE:
+            raise SessionNotActive(_NOT_ACTIVE[self._state])
+        assert self._identity is not None
+        return self._identity
+
+    def _locked(self) -> None:
+        if self._expire_if_due():
+            raise SessionNotActive(EXPIRED)
+        if self._state is not SessionState.LOCKED:
+            raise SessionNotActive(_NOT_ACTIVE.get(self._state, "The session is not locked."))
+
+    def _offered(self, role_profile_id: str) -> RoleProfile:
+        self._require_choosing()
+        role = self._roles.get(role_profile_id)
+        if role is None:
+            raise InvalidInput("role", "That role is not one of yours. Choose one of the roles listed.")
+        return role
+
     def _renew(self, renewed: CisSignIn) -> None:
-        """Call with the lock held, while locked."""
+        """While locked."""
         held = self._identity.role.role_profile_id if self._identity is not None else None
         if renewed.selected_role_id != held or _unusable(renewed) is not None:
             self._move(SessionState.SIGNED_OUT, "the renewed sign-in did not keep the session's role", discard=True)
@@ -331,24 +375,6 @@ class Session:
             assert self._user_id is not None and self._user_name is not None
             self._identity = SpineIdentity(self._user_id, self._user_name, self._roles[held])
 
-    def expire_if_due(self) -> bool:
-        """Sign out if the ticket has lapsed; True when that happened. Also for the controller's timer."""
-        with self._lock:
-            if self._ticket is None or self._clock() < self._deadline:
-                return False
-            self._move(SessionState.SIGNED_OUT, "session expired", discard=True)
-            return True
-
-    def sign_out(self, reason: str = "signed out") -> None:
-        """From any state; every trace of the user is discarded."""
-        with self._lock:
-            if self._state is SessionState.SIGNED_OUT:
-                self._clear()
-            else:
-                self._move(SessionState.SIGNED_OUT, reason, discard=True)
-
-    # --- internals -------------------------------------------------------------------------------------------
-
     def _require_choosing(self) -> None:
         if self._state is SessionState.CHOOSING_ROLE:
             return
@@ -358,17 +384,25 @@ class Session:
             raise SessionNotActive("A role has already been chosen for this session.")
         raise SessionNotActive(_NOT_ACTIVE[self._state])
 
-    def _check_card_present(self) -> None:
+    def _check_card_present(self, moves: int) -> None:
+        """Without the lock (the reader may be slow): ask whether the card is in. If not, lock the session, unless
+        it has moved on since ``moves`` (then the caller checks it again as it is)."""
         if self._presence is None or not self._auth.lock_on_card_removal:
             return
         try:
             present = self._presence.card_present()
         except CardError:
-            self._lock_session(_LOCKED_BY_READER, "smartcard reader stopped responding")
+            self._lock_if_unmoved(moves, _LOCKED_BY_READER, "smartcard reader stopped responding")
             raise
         if not present:
-            self._lock_session(_LOCKED_BY_REMOVAL, "smartcard not in the reader")
+            self._lock_if_unmoved(moves, _LOCKED_BY_REMOVAL, "smartcard not in the reader")
             raise SessionNotActive(_LOCKED_BY_REMOVAL)
+
+    def _lock_if_unmoved(self, moves: int, message: str, reason: str) -> None:
+        """Without the lock held."""
+        with self._changing():
+            if self._moves == moves:
+                self._lock_session(message, reason)
 
     def _lock_session(self, message: str, reason: str) -> None:
         self._resume = self._state
@@ -376,26 +410,54 @@ class Session:
         self._move(SessionState.LOCKED, reason)
 
     def _move(self, state: SessionState, reason: str, *, discard: bool = False) -> None:
-        """Call with the lock held. The new state (and, with ``discard``, the loss of every trace of the user)
-        takes effect before anyone is told. Every listener hears the change even if an earlier one fails (a
-        broken audit listener must not stop the screen being blanked); the first failure is then raised."""
-        change = SessionChange(
-            state,
-            self._state,
-            reason,
-            self._user_id,
-            self._user_name,
-            self._identity.role if self._identity else None,
+        """The new state (and, with ``discard``, the loss of every trace of the user) takes effect at once;
+        listeners hear of it when the lock is let go (see :meth:`_changing`)."""
+        self._untold.append(
+            SessionChange(
+                state,
+                self._state,
+                reason,
+                self._user_id,
+                self._user_name,
+                self._identity.role if self._identity else None,
+            )
         )
         self._state = state
+        self._moves += 1
         if discard:
             self._clear()
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """Hold the lock for a transition; once it is let go (whatever happened), tell listeners what moved."""
+        try:
+            with self._lock:
+                yield
+        finally:
+            self._tell()
+
+    def _tell(self) -> None:
+        """Without the lock held: listeners hear every untold change, in order, on one thread at a time (a thread
+        that finds another telling leaves its changes to it). Every listener hears each change even if an earlier
+        one fails (a broken audit listener must not stop the screen being blanked); the first failure is then
+        raised."""
         failures: list[Exception] = []
-        for listener in list(self._listeners):
+        while True:
+            with self._lock:
+                if self._telling or not self._untold:
+                    break
+                self._telling = True
+                change = self._untold.popleft()
+                listeners = list(self._listeners)
             try:
-                listener(change)
-            except Exception as exc:  # re-raised below, once every listener has heard
-                failures.append(exc)
+                for listener in listeners:
+                    try:
+                        listener(change)
+                    except Exception as exc:  # re-raised below, once every listener has heard
+                        failures.append(exc)
+            finally:
+                with self._lock:
+                    self._telling = False
         if failures:
             raise failures[0]
 

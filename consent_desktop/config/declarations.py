@@ -38,6 +38,14 @@ class SpineSettings:
     connect_timeout: float = field(default=10.0, metadata=_s("Seconds to wait for a connection"))
     read_timeout: float = field(default=30.0, metadata=_s("Seconds to wait for Spine's answer"))
     get_attempts: int = field(default=3, metadata=_s("Attempts for a read that failed in a retriable way"))
+    read_deadline: float = field(
+        default=20.0,
+        metadata=_s("Seconds a Spine, PDS or sign-in request may take in all: connecting, sending, the whole answer"),
+    )
+    change_deadline: float = field(
+        default=30.0,
+        metadata=_s("Seconds a consent change may take in all; after that its outcome is unknown and Spine is read"),
+    )
 
     @property
     def acs_endpoint(self) -> str:

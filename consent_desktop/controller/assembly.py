@@ -108,6 +108,7 @@ def assemble(
         SpineEndpoint.for_acs(settings.spine),
         session,
         attempts=attempts,
+        change_deadline=settings.spine.change_deadline,
     )
     patients = PdsClient(transport, SpineEndpoint.for_pds(settings.spine), session, attempts=attempts)
     parts = Parts(

@@ -3,18 +3,23 @@
 Widgets call these methods and listen to these signals; they never see a thread, a socket or the card. A lock
 wins every race: when the card leaves, the session locks on the presence thread, the screen is told to hide
 patient details, and only then are pending results discarded; a result that arrives later is dropped unless the
-session is active. A consent change is the exception: its outcome is never dropped — it is held and shown after
-the same user unlocks, and it is always in the audit.
+session is active. A consent change is the exception: its outcome is never dropped — it is always in the audit,
+and it is held and shown to the same user when they unlock or next sign in (never to anyone else). A change
+that could not be confirmed is read again a few times over about a minute, off the GUI thread and never re-sent,
+and its result is updated in place when Spine shows the change.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -24,7 +29,14 @@ from consent_desktop.auth.providers import CIS, PROVIDERS
 from consent_desktop.auth.session import ChangeConsentCheck, SessionChange, SessionState
 from consent_desktop.auth.training_presence import TrainingPresence
 from consent_desktop.controller.runner import Lane, OperationRunner
-from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, ExpressedBy, SaveResult
+from consent_desktop.domain.consent import (
+    RECHECK_AFTER,
+    ConsentChoice,
+    ConsentRecord,
+    ExpressedBy,
+    SaveOutcome,
+    SaveResult,
+)
 from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.domain.identity import RoleProfile
 from consent_desktop.domain.nhs_number import NhsNumber
@@ -37,8 +49,22 @@ if TYPE_CHECKING:  # the workstation pulls in the network, card and XML librarie
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 EXPIRY_CHECK_MS = 15_000
+CRASHED = "something went wrong inside the app while saving"
+RECHECK_AFTER_MS = tuple(round(seconds * 1000) for seconds in RECHECK_AFTER)
 CHECK_AUDIT = "check the local record of changes"
 _CARD_STATUS = {"inserted": CardStatus.READY, "removed": CardStatus.NO_CARD, "failed": CardStatus.NO_READER}
+
+
+@dataclass
+class _Recheck:
+    """A change whose outcome could not be confirmed, being read again for its user. ``generation`` changes
+    whenever a lock pauses it, so a timer or a read from before the pause is ignored."""
+
+    result: SaveResult
+    user_id: str
+    step: int = 0
+    generation: int = 0
+    paused: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +84,7 @@ class Controller(QObject):
     trace_finished = Signal(object)  # TraceOutcome
     consent_loaded = Signal(object)  # ConsentRecord
     save_finished = Signal(object)  # SaveResult
+    save_rechecked = Signal(object)  # SaveResult: a later reading of an unconfirmed change, replacing its result
     history_loaded = Signal(object)  # PatientHistory: the patient it is about, their changes, the audit's state
     failed = Signal(object, str)  # ConsentDesktopError, and what the user was doing ("look up", "sign in", ...)
     busy = Signal(str)
@@ -75,6 +102,7 @@ class Controller(QObject):
         parent: QObject | None = None,
         *,
         progress_delay_ms: int = 400,
+        recheck_after_ms: Sequence[int] = RECHECK_AFTER_MS,
     ) -> None:
         """Given a workstation, ready at once (tests, the benchmarks). Given a recipe, :meth:`start` builds it on
         the card lane, so the window is on screen before the libraries behind it have loaded."""
@@ -91,8 +119,10 @@ class Controller(QObject):
         self.runner.busy.connect(self.busy)
         self.runner.idle.connect(self.idle)
         self.runner.crashed.connect(self.crashed)
-        self._held_results: list[SaveResult] = []  # outcomes that arrived while their user was locked out
-        self._sessions_ended = 0  # a change's outcome belongs to the session it was made in
+        self._user_id: str | None = None  # who is signed in (also while locked)
+        self._held: dict[str, list[SaveResult]] = {}  # user id -> outcomes that arrived while they were away
+        self._rechecks: dict[str, _Recheck] = {}  # NHS number -> its unconfirmed change, being read again
+        self._recheck_after_ms = tuple(recheck_after_ms)
         self._card_label: str | None = None  # the software card in the training reader, from its events
         self._session_event.connect(self._on_session_event, Qt.ConnectionType.QueuedConnection)
         self._card_event.connect(self._on_card_event, Qt.ConnectionType.QueuedConnection)
@@ -235,7 +265,7 @@ class Controller(QObject):
             return
         self._run(
             lambda: self.workstation.look_up(nhs_number),
-            self._guarded(self.patient_shown.emit),
+            self._guarded(self._found),
             "look up",
             label="Finding the patient\N{HORIZONTAL ELLIPSIS}",
         )
@@ -265,13 +295,24 @@ class Controller(QObject):
     def change_consent(
         self, patient: Patient, shown: ConsentRecord | None, choice: ConsentChoice, expressed_by: ExpressedBy, note: str
     ) -> None:
-        made_in = self._sessions_ended
-        self._run(
+        made_by = self._user_id
+        self._rechecks.pop(patient.nhs_number.digits, None)  # a new change supersedes the check of an older one
+
+        def broken() -> None:
+            """A bug stopped the change: whether it reached Spine is not known, so it is settled as any unknown
+            outcome is — "could not confirm", read again — and the screen lets go of it (the window can close)."""
+            unknown = SaveResult(SaveOutcome.UNCONFIRMED, patient.nhs_number, choice, datetime.now(UTC), None, CRASHED)
+            self._saved(unknown, made_by)
+
+        if self._closed:
+            return
+        self.runner.submit(
             lambda: self.workstation.change_consent(patient, shown, choice, expressed_by, note),
-            lambda result: self._saved(result, made_in),
-            "change consent",
+            on_success=lambda result: self._saved(result, made_by),
+            on_failure=lambda error: self.failed.emit(error, "change consent"),
             label="Saving to Spine\N{HORIZONTAL ELLIPSIS}",
-            keep=True,
+            keep_on_cancel=True,
+            on_crash=broken,
         )
 
     def load_history(self, nhs_number: NhsNumber) -> None:
@@ -292,8 +333,15 @@ class Controller(QObject):
             label="Saving\N{HORIZONTAL ELLIPSIS}",
         )
 
+    def preload(self, module: str, then: Callable[[ModuleType], None]) -> None:
+        """Import a module of screens the user meets later off the GUI thread, then hand it to ``then`` on the GUI
+        thread (to build them while nobody waits), so that signing in does not stall the window while they load."""
+        self._run(lambda: importlib.import_module(module), then, "prepare the screens", lane=Lane.DISK)
+
     def cancel(self) -> None:
-        """The user gave up waiting: pending lookups are dropped (a change in flight is not)."""
+        """The user gave up waiting: pending lookups and the reading again of unconfirmed changes are dropped (a
+        change in flight is not)."""
+        self._rechecks.clear()
         self.runner.cancel_all()
 
     # --- internals ---------------------------------------------------------------------------------------------
@@ -336,36 +384,89 @@ class Controller(QObject):
     def _traced(self, outcome: TraceOutcome) -> None:
         self.trace_finished.emit(outcome)
         if outcome.patient is not None:
-            self.patient_shown.emit(outcome.patient)
+            self._found(outcome.patient)
 
-    def _saved(self, result: SaveResult, made_in: int) -> None:
-        """Shown in the session that made the change: now, or after its user unlocks. Never in a later session
+    def _found(self, patient: Patient) -> None:
+        """Another patient on screen: the changes of those no longer open are not read again."""
+        for nhs in [nhs for nhs in self._rechecks if nhs != patient.nhs_number.digits]:
+            del self._rechecks[nhs]
+        self.patient_shown.emit(patient)
+
+    def _saved(self, result: SaveResult, made_by: str | None) -> None:
+        """Shown to the user who made the change: now, or when they unlock or next sign in — never to anyone else
         (it is in the audit either way)."""
-        if made_in != self._sessions_ended:
-            log.info("a change's outcome arrived after its session had ended; it is in the audit")
-        elif self.session_state is SessionState.ACTIVE:
-            self.save_finished.emit(result)
-        elif self.session_state is SessionState.LOCKED:
-            self._held_results.append(result)
+        if made_by is None:  # nobody was signed in: the workstation refused before sending (a failure, not this)
+            return
+        if self.session_state is SessionState.ACTIVE and self._user_id == made_by:
+            self._tell(result, made_by)
+        else:
+            self._held.setdefault(made_by, []).append(result)
+
+    def _tell(self, result: SaveResult, user_id: str) -> None:
+        self.save_finished.emit(result)
+        if result.outcome is SaveOutcome.UNCONFIRMED and self._recheck_after_ms:
+            recheck = self._rechecks[result.nhs_number.digits] = _Recheck(result, user_id)
+            self._schedule(recheck)
 
     def _on_session_event(self, change: SessionChange) -> None:
-        if change.state is SessionState.SIGNED_OUT:
-            self._sessions_ended += 1
         if change.state in (SessionState.LOCKED, SessionState.SIGNED_OUT):
             self.session_changed.emit(change)  # the screen hides patient details first...
             self.runner.cancel_all()  # ...then nothing pending may bring them back
+            for recheck in self._rechecks.values():  # resumed when the same user is back
+                recheck.generation += 1
+                recheck.paused = True
             if change.state is SessionState.SIGNED_OUT:
-                self._held_results.clear()
+                self._user_id = None
                 if change.user_id:
                     self._run(self.workstation.parts.sign_in.sign_out, _ignore, "sign out", lane=Lane.CARD)
             return
+        if change.state is SessionState.ACTIVE:
+            self._user_id = change.user_id
         self.session_changed.emit(change)
-        if change.state is SessionState.ACTIVE and self._held_results:
-            held, self._held_results = self._held_results, []
-            for result in held:
-                self.save_finished.emit(result)
-                if result.record is None:  # not re-read while locked: show what Spine holds now
+        if change.state is SessionState.ACTIVE and change.user_id:
+            for result in self._held.pop(change.user_id, []):
+                self._tell(result, change.user_id)
+                if result.record is None:  # not read again while they were away: show what Spine holds now
                     self.load_consent(result.nhs_number)
+            for recheck in self._rechecks.values():
+                if recheck.paused and recheck.user_id == change.user_id:
+                    recheck.paused = False
+                    self._schedule(recheck)
+
+    # --- reading an unconfirmed change again ------------------------------------------------------------------
+
+    def _schedule(self, recheck: _Recheck) -> None:
+        """The next reading, the schedule's gap after the last one (after a pause, that gap from the resume)."""
+        after = self._recheck_after_ms
+        wait = after[0] if recheck.step == 0 else after[recheck.step] - after[recheck.step - 1]
+        generation = recheck.generation
+        QTimer.singleShot(wait, self, lambda: self._recheck_due(recheck, generation))
+
+    def _current(self, recheck: _Recheck, generation: int) -> bool:
+        nhs = recheck.result.nhs_number.digits
+        return self._rechecks.get(nhs) is recheck and recheck.generation == generation and not self._closed
+
+    def _recheck_due(self, recheck: _Recheck, generation: int) -> None:
+        if not self._current(recheck, generation):
+            return
+        result = recheck.result
+        self.runner.submit(
+            lambda: self.workstation.recheck(result),
+            on_success=lambda found: self._rechecked(recheck, generation, found),
+            on_failure=lambda error: log.info("reading a change again stopped: %s", error.details),
+        )
+
+    def _rechecked(self, recheck: _Recheck, generation: int, found: SaveResult) -> None:
+        """Spine now shows the change: the result is updated in place. After the last reading, what it shows."""
+        if not self._current(recheck, generation):
+            return
+        recheck.result = found
+        recheck.step += 1
+        if found.outcome is not SaveOutcome.UNCONFIRMED or recheck.step >= len(self._recheck_after_ms):
+            del self._rechecks[found.nhs_number.digits]
+            self.save_rechecked.emit(found)
+        else:
+            self._schedule(recheck)
 
     def _on_card_event(self, event: CardEvent) -> None:
         self._card_label = event.token_label if event.kind == "inserted" else None

@@ -39,6 +39,7 @@ class Operation(Generic[T]):
     on_success: Callable[[T], None]
     on_failure: Callable[[ConsentDesktopError], None]
     keep_on_cancel: bool
+    on_crash: Callable[[], None] | None = None  # after the crash route: what must still happen (a change settles)
     cancelled: bool = False
     finished: bool = False
     future: Future[T] | None = field(default=None, repr=False)
@@ -75,8 +76,9 @@ class OperationRunner(QObject):
         lane: Lane = Lane.SPINE,
         label: str = "",
         keep_on_cancel: bool = False,
+        on_crash: Callable[[], None] | None = None,
     ) -> Operation[T]:
-        operation: Operation[T] = Operation(next(self._ids), label, on_success, on_failure, keep_on_cancel)
+        operation: Operation[T] = Operation(next(self._ids), label, on_success, on_failure, keep_on_cancel, on_crash)
         with self._lock:
             self._running[operation.id] = operation
         future = self._lanes[lane].submit(work)
@@ -141,6 +143,8 @@ class OperationRunner(QObject):
         else:
             log.error("unexpected error in %s", operation.label or "background work", exc_info=error)
             self.crashed.emit(error)
+            if operation.on_crash is not None:
+                operation.on_crash()
 
 
 def _outcome(future: Future[Any]) -> tuple[object, BaseException | None]:

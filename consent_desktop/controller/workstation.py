@@ -26,7 +26,6 @@ from consent_desktop.domain.consent import (
     SaveResult,
 )
 from consent_desktop.domain.errors import (
-    AuditUnavailable,
     CardError,
     ChangeBlocked,
     ConsentDesktopError,
@@ -177,37 +176,52 @@ class Workstation:
         note = " ".join(note.split())
         if len(note) > NOTE_MAX:
             raise InvalidInput("note", f"The note is too long: at most {NOTE_MAX} characters.")
+        if not _storable(note):
+            raise InvalidInput("note", "The note holds characters that could not be read. Type it again.")
         identity = self.session.require_change_consent()
         blocked = patient.consent_change_blocked_reason
         if blocked:
             raise ChangeBlocked(blocked, "consent change refused: patient deceased")
         result = self.parts.acs.set_consent(patient.nhs_number, choice)  # SessionNotActive: nothing was sent
-        entry = AuditEntry(
+        entry = _change_entry(
             "consent-change",
-            identity.user_id,
-            identity.role.role_profile_id,
-            identity.role.org_code,
-            nhs_number=patient.nhs_number.digits,
+            identity,
+            patient.nhs_number,
             old=shown.choice.value if shown else "",
             new=choice.value,
             expressed_by=expressed_by.value,
             note=note,
-            outcome=result.outcome.value
-            + ("" if result.outcome is not SaveOutcome.NOT_SAVED else f": {result.reason}"),
+            outcome=result.outcome.value + ("" if result.outcome is SaveOutcome.SAVED else f": {result.reason}"),
         )
-        try:
-            self._write(entry)
-        except AuditUnavailable:
-            # Spine's answer is what the user must see; a local audit that could not be written is told too.
-            log.exception("could not write the audit entry for a consent change")
-            return dataclasses.replace(result, warning=AUDIT_NOT_WRITTEN)
-        return result
+        return self._audited(result, entry)
+
+    def recheck(self, result: SaveResult) -> SaveResult:
+        """Read Spine again for a change whose outcome could not be confirmed — never a re-send — and audit what
+        this reading found."""
+        identity = self.session.require_active()
+        found = self.parts.acs.recheck(result)
+        entry = _change_entry(
+            "consent-recheck",
+            identity,
+            result.nhs_number,
+            old=result.record.choice.value if result.record else "",  # what Spine showed before this reading
+            new=result.requested.value,
+            outcome="saved: found on Spine on a later check"
+            if found.outcome is SaveOutcome.SAVED
+            else f"{found.outcome.value}: {found.reason}",
+        )
+        return self._audited(found, entry)
 
     def history(self, nhs_number: NhsNumber) -> PatientHistory:
-        """The consent changes made here for this patient, checked against the audit's seals each time."""
+        """The consent changes made here for this patient, and the later readings that found a change saved,
+        checked against the audit's seals each time."""
         audit = self.parts.audit
         problem = audit.verify()
-        changes = [e for e in audit.entries(nhs_number.digits) if e.event == "consent-change"]
+        changes = [
+            e
+            for e in audit.entries(nhs_number.digits)
+            if e.event == "consent-change" or (e.event == "consent-recheck" and e.outcome.startswith("saved"))
+        ]
         return PatientHistory(nhs_number.digits, changes, problem.error(audit.path) if problem else None)
 
     def check_audit(self) -> None:
@@ -262,6 +276,38 @@ class Workstation:
 
     def _write(self, entry: AuditEntry) -> None:
         self.parts.audit.append(entry)
+
+    def _audited(self, result: SaveResult, entry: AuditEntry) -> SaveResult:
+        """Spine has answered: its outcome is what the user must see, whatever happens to the local audit. A record
+        that could not be written — for any reason — is told separately, and logged in full for IT."""
+        try:
+            self._write(entry)
+        except Exception:
+            log.exception("could not write the audit entry for a consent change (outcome: %s)", result.outcome.value)
+            return dataclasses.replace(result, warning=AUDIT_NOT_WRITTEN)
+        return result
+
+
+def _change_entry(event: str, identity: SpineIdentity, nhs_number: NhsNumber, **fields: str) -> AuditEntry:
+    """An audit entry about a consent change: who made it, in which role, for which patient."""
+    return AuditEntry(
+        event,
+        identity.user_id,
+        identity.role.role_profile_id,
+        identity.role.org_code,
+        nhs_number=nhs_number.digits,
+        **fields,
+    )
+
+
+def _storable(text: str) -> bool:
+    """Text the audit can hold as UTF-8 (a command line read under a non-UTF-8 locale can hand over undecodable
+    bytes as lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _found(patient: Patient, asked: NhsNumber) -> str:

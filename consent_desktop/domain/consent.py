@@ -17,6 +17,9 @@ from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.domain.uk_time import require_aware, uk_clock_time
 
 NOTE_MAX = 500  # characters of free text a user may record with a change (the local audit keeps it)
+# When a change whose outcome could not be confirmed is read again, in seconds after it was reported: a few times
+# over about a minute, because Spine may still apply a change it received (a slow or queued write).
+RECHECK_AFTER = (5.0, 15.0, 30.0, 60.0)
 
 
 class Permission(StrEnum):

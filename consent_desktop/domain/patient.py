@@ -396,7 +396,7 @@ class TraceOutcome:
             return "No patient matches these details. Check them, or search by NHS number."
         if self.result is TraceResult.TOO_MANY:
             return (
-                "More than one patient matches these details, and PDS does not list them. Add more detail, "
+                "More than one patient matches these details, and the search does not list them. Add more detail, "
                 "such as the given name or postcode, and search again."
             )
         return "One patient matches these details. Check it is the right person before going on."

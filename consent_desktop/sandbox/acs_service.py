@@ -1,7 +1,18 @@
 """The sandbox's Access Control Service: Spine's GET/SET business rules (its ``spine2_xslt`` schematron) over the
-SQLite store, answering in Spine's shapes."""
+SQLite store, answering in Spine's shapes.
+
+Two faults reproduce Spine's own timing rather than the network's (``docs/sandbox.md``): ``late-commit`` holds a
+change unanswered and stores it a while after the client has read the record again, and ``hold-write`` stores a
+change but lets reads see the old value for a while.
+"""
 
 from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 from lxml import etree
 
@@ -13,6 +24,7 @@ from consent_desktop.spine import namespaces as ns
 from consent_desktop.spine.hl7 import el
 from consent_desktop.spine.safe_xml import child_named, children_named, descendants_named, text_at
 
+NO_FAULTS: Mapping[str, str] = MappingProxyType({})
 NOT_FOUND = [
     ("400", "Invalid Request"),
     ("35160", "[PSIS-35160] - Invalid input message. Mandatory field NHS Number is missing or incorrect"),
@@ -36,9 +48,30 @@ def _resource_context(incoming: Incoming, parent: etree._Element | None) -> str:
     return extension
 
 
+@dataclass(frozen=True)
+class _Held:
+    """A change Spine has received but not stored yet: stored ``delay`` seconds after the next read of its patient."""
+
+    changes: dict[str, str]
+    who: dict[str, str]
+    delay: float
+
+
 class AcsService:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._lock = threading.Lock()
+        self._held: dict[str, list[_Held]] = {}  # NHS number -> changes waiting for a late commit
+        self._stale: dict[str, tuple[dict[str, str], float]] = {}  # NHS number -> what reads show, until when
+        self._timers: list[threading.Timer] = []
+
+    def close(self) -> None:
+        """Forget held changes (as a restarted Spine would) and stop their timers."""
+        with self._lock:
+            for timer in self._timers:
+                timer.cancel()
+            self._timers.clear()
+            self._held.clear()
 
     def get(self, incoming: Incoming, *, other_patient: bool = False) -> Response:
         query = next(iter(descendants_named(incoming.message, "accessControlQuery")), None)
@@ -67,7 +100,8 @@ class AcsService:
         if not patients.acs_knows(nhs_number):
             return error_answer(incoming, NOT_FOUND, ack="AE")
         shown = patients.UNKNOWN_EXAMPLE if other_patient else nhs_number
-        assertions = self._store.assertions(nhs_number)
+        assertions = self._visible(nhs_number)
+        self._commit_later(nhs_number)
         message, control_act = response_message(
             incoming, "GET_RESOURCE_PERMISSIONS_RESPONSE_INUK01", "AA", version="V3NPfIT4.2.00"
         )
@@ -90,26 +124,49 @@ class AcsService:
         el(el(control_act, "queryAck", type="QueryAck"), "queryResponseCode", code="OK")
         return answer(incoming, message, wrapper="getResourcePermissionsResponse")
 
-    def set(self, incoming: Incoming) -> Response:
+    def set(self, incoming: Incoming, faults: Mapping[str, str] = NO_FAULTS) -> Response:
         """Validate, then commit atomically; the caller decides whether the answer ever reaches the client."""
         nhs_number, changes = self._validated_set(incoming)
         if not patients.acs_knows(nhs_number):
             return error_answer(incoming, NOT_FOUND, ack="AE")
         author = incoming.author
         assert author is not None
-        self._store.apply(
-            nhs_number,
-            changes,
-            {
-                "user": author.user_id,
-                "role_profile": author.role_profile_id,
-                "job_role": author.job_role_code,
-                "asid": incoming.sender_asid,
-                "message_id": incoming.message_id,
-            },
-        )
+        who = {
+            "user": author.user_id,
+            "role_profile": author.role_profile_id,
+            "job_role": author.job_role_code,
+            "asid": incoming.sender_asid,
+            "message_id": incoming.message_id,
+        }
+        if "late-commit" in faults:
+            with self._lock:
+                self._held.setdefault(nhs_number, []).append(_Held(changes, who, float(faults["late-commit"] or 0)))
+            return Response(hold=True)
+        before = self._store.assertions(nhs_number)
+        self._store.apply(nhs_number, changes, who)
+        if "hold-write" in faults:
+            with self._lock:
+                self._stale[nhs_number] = (before, time.monotonic() + float(faults["hold-write"] or 0))
         message, _ = response_message(incoming, "MCCI_IN010000UK13", "AA")
         return answer(incoming, message, wrapper="setResourcePermissionsResponse")
+
+    def _visible(self, nhs_number: str) -> dict[str, str]:
+        """What a read sees: the stored assertions, unless a write is still being held from reads."""
+        with self._lock:
+            stale = self._stale.get(nhs_number)
+            if stale is not None and time.monotonic() < stale[1]:
+                return dict(stale[0])
+            self._stale.pop(nhs_number, None)
+        return self._store.assertions(nhs_number)
+
+    def _commit_later(self, nhs_number: str) -> None:
+        """A read of a patient with held changes: each is stored its delay after this read."""
+        with self._lock:
+            for held in self._held.pop(nhs_number, []):
+                timer = threading.Timer(held.delay, self._store.apply, (nhs_number, held.changes, held.who))
+                timer.daemon = True
+                self._timers.append(timer)
+                timer.start()
 
     def _validated_set(self, incoming: Incoming) -> tuple[str, dict[str, str]]:
         permissions = next(iter(descendants_named(incoming.message, "permissions")), None)

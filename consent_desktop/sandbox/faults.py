@@ -2,8 +2,9 @@
 
 Each fault applies to requests of one scope (``get``, ``set``, ``pds``, ``cis`` or ``all``), until cleared or for a
 number of requests. They reproduce what a client meets on the real network: slowness, a proxy's error page,
-Spine's SOAP faults, a business rejection, an unreadable body, and a connection lost before or after Spine
-committed a change.
+Spine's SOAP faults, a business rejection, an unreadable body, a connection lost before or after Spine
+committed a change, an answer trickled a byte at a time, and Spine's own timing: a change applied after its
+answer timed out (and after the client read the record again), or stored but not yet seen by reads.
 """
 
 from __future__ import annotations
@@ -35,6 +36,15 @@ KINDS = {
         FaultKind("tls-refuse", "abort the TLS handshake of new connections"),
         FaultKind("other-message", "answer as if to a different request (wrong RelatesTo and messageRef)"),
         FaultKind("other-patient", "answer a consent read or a PDS retrieval with a different patient's record"),
+        FaultKind("http-503-after-commit", "store the change, then answer HTTP 503 with a load balancer's HTML page"),
+        FaultKind("trickle", "answer one byte every VALUE seconds, headers included", takes_value=True),
+        FaultKind(
+            "late-commit",
+            "hold a change unanswered until the client gives up, then store it VALUE seconds after the client "
+            "next reads that patient",
+            takes_value=True,
+        ),
+        FaultKind("hold-write", "store a change and answer it, but show reads the old value for VALUE seconds", True),
     )
 }
 SCOPES = ("all", "get", "set", "pds", "cis")

@@ -22,6 +22,7 @@ from cryptography import x509
 
 log = logging.getLogger(__name__)
 MAX_REQUEST = 1024 * 1024
+HOLD_LIMIT = 300.0  # seconds a held request waits for its client to give up
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     drop_connection: bool = False  # close the socket without writing anything
     delay: float = 0.0  # seconds to wait before answering (or dropping)
+    hold: bool = False  # answer nothing, until the client gives up and closes the connection
+    trickle: float = 0.0  # seconds between the answer's bytes, headers included
 
 
 Handler = Callable[[Request], Response]
@@ -134,6 +137,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return
+        if response.hold:
+            self.close_connection = True
+            self.connection.settimeout(HOLD_LIMIT)
+            self.connection.recv(1)  # returns (or raises) once the client has closed the connection
+            return
+        if response.trickle:
+            self.close_connection = True
+            self._trickle(response)
+            return
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
@@ -141,6 +153,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(response.body)
+
+    def _trickle(self, response: Response) -> None:
+        """The whole answer, status line first, one byte at a time: each byte resets a client's read timeout."""
+        head = [
+            f"HTTP/1.1 {response.status} {self.responses[response.status][0]}",
+            f"Content-Type: {response.content_type}",
+            f"Content-Length: {len(response.body)}",
+            *(f"{name}: {value}" for name, value in response.headers.items()),
+        ]
+        raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + response.body
+        pause = threading.Event()
+        for index in range(len(raw)):
+            self.wfile.write(raw[index : index + 1])  # raises once the client has given up
+            pause.wait(response.trickle)
 
     do_GET = _serve  # noqa: N815 - the standard library names these
     do_POST = _serve  # noqa: N815

@@ -41,6 +41,7 @@ class Sandbox:
         self.cis2: cis2_service.Cis2Service | None = None
         self._listeners: list[http.Listener] = []
         self.store: Store | None = None
+        self._acs: AcsService | None = None
         self._software_cards = software_cards
         self.cards: softcard.SoftCards | None = None
 
@@ -53,12 +54,12 @@ class Sandbox:
         store.seed_once([(nhs, f, p) for nhs, items in patients.INITIAL_CONSENT.items() for f, p in items])
 
         spine = SpineEndpoint(store)
-        acs = AcsService(store)
+        acs = self._acs = AcsService(store)
         spine.register(
             "GET_RESOURCE_PERMISSIONS_INUK01",
             Operation("get", lambda incoming, faults: acs.get(incoming, other_patient="other-patient" in faults)),
         )
-        spine.register("SET_RESOURCE_PERMISSIONS_INUK01", Operation("set", lambda incoming, _faults: acs.set(incoming)))
+        spine.register("SET_RESOURCE_PERMISSIONS_INUK01", Operation("set", acs.set))
         pds = PdsService()
         spine.register(
             "QUPA_IN000008UK02",
@@ -149,6 +150,8 @@ class Sandbox:
                 "local_asid": CLIENT_ASID,
                 "connect_timeout": 5.0,
                 "read_timeout": 10.0,
+                "read_deadline": 10.0,
+                "change_deadline": 10.0,
             },
             "tls": {"ca_bundle": "pki/tls-ca.pem", "client_cert": "pki/client.pem", "client_key": "pki/client.key"},
             "auth": auth,
@@ -182,6 +185,9 @@ class Sandbox:
         for listener in self._listeners:
             listener.stop()
         self._listeners = []
+        if self._acs is not None:
+            self._acs.close()
+            self._acs = None
         if self.store is not None:
             self.store.close()
             self.store = None

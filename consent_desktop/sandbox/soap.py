@@ -23,6 +23,11 @@ from consent_desktop.spine.hl7 import el, hl7_timestamp, new_uuid
 from consent_desktop.spine.safe_xml import child_named, local_name, parse_untrusted, path, text_at
 
 RESPONSE_NSMAP = {"SOAP-ENV": ns.SOAP, "wsa": ns.WSA, None: ns.HL7, "hl7": ns.HL7, "crs": ns.CRS}
+# ACS error answers do not echo the request's MessageID: the real one in the SCR API's samples
+# (integration-test/resources/uat/responses/acs/invalidNhsNumber.xml) carries this template value in
+# wsa:RelatesTo; only the acknowledgement's messageRef names the request.
+ACS_SERVICES = frozenset({"urn:nhs:names:services:lrs", "urn:nhs:names:services:lrsquery"})
+ACS_ERROR_RELATES_TO = "example-request-GUID"
 
 
 class Refusal(Exception):
@@ -219,7 +224,8 @@ def error_answer(incoming: Incoming, reasons: Sequence[tuple[str, str]], *, ack:
     """An ``MCCI_IN010000UK13`` carrying Spine's reasons, general code first (``syncHL7ErrorDetail_acs.xsl``)."""
     message, control_act = response_message(incoming, "MCCI_IN010000UK13", ack, version="V3NPfIT4.2.00")
     add_reasons(control_act, [SpineCode(code, display) for code, display in reasons])
-    return answer(incoming, message, wrapper=_wrapper_for(incoming))
+    relates_to = ACS_ERROR_RELATES_TO if incoming.service in ACS_SERVICES else None
+    return answer(incoming, message, wrapper=_wrapper_for(incoming), relates_to=relates_to)
 
 
 def _wrapper_for(incoming: Incoming) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from consent_desktop.sandbox.http import Request, Response
@@ -35,10 +35,11 @@ TMS_TEXT = {
 
 @dataclass(frozen=True)
 class Operation:
-    """One interaction a service answers. ``handler(incoming, faults)`` builds the answer and commits any change."""
+    """One interaction a service answers. ``handler(incoming, faults)`` builds the answer and commits any change;
+    ``faults`` maps each fault switched on for this request to its value."""
 
     scope: str  # the fault scope: get, set, pds
-    handler: Callable[[Incoming, frozenset[str]], Response]
+    handler: Callable[[Incoming, Mapping[str, str]], Response]
 
 
 class SpineEndpoint:
@@ -54,13 +55,13 @@ class SpineEndpoint:
         interaction_id = action.rsplit("/", 1)[-1]
         operation = self._operations.get(interaction_id)
         faults = self._store.take_faults(operation.scope) if operation else []
-        names = frozenset(f.name for f in faults)
+        names = {f.name: f.value for f in faults}
         delay = _latency(faults)
         response = self._before(names) or self._process(request, action, operation, names)
         response.delay += delay
         return response
 
-    def _before(self, names: frozenset[str]) -> Response | None:
+    def _before(self, names: Mapping[str, str]) -> Response | None:
         """Faults that stop a request before Spine processes it."""
         if "drop-before-commit" in names:
             return Response(drop_connection=True)
@@ -73,7 +74,9 @@ class SpineEndpoint:
                 return soap_fault(code, TMS_TEXT[code])
         return None
 
-    def _process(self, request: Request, action: str, operation: Operation | None, names: frozenset[str]) -> Response:
+    def _process(
+        self, request: Request, action: str, operation: Operation | None, names: Mapping[str, str]
+    ) -> Response:
         try:
             incoming = read_request(request.body, action)
             if operation is None:
@@ -88,12 +91,18 @@ class SpineEndpoint:
         except Refusal as refusal:
             return refusal.response
         # Faults after Spine has processed (and, for a change, committed) the request.
+        if response.hold:
+            return response  # a change held for a late commit: no answer to spoil
         if "drop-after-commit" in names:
             return Response(drop_connection=True)
+        if "http-503-after-commit" in names:
+            return Response(503, HTML_503, "text/html")
         if "malformed" in names:
             return Response(200, response.body[: len(response.body) // 2])
         if "empty" in names:
             return Response(200, b"")
+        if "trickle" in names:
+            response.trickle = float(names["trickle"] or 0)
         return response
 
 

@@ -1,12 +1,15 @@
 """Read and change a patient's SCR consent on ACS, honestly.
 
-A read may be retried when Spine says it is safe. A change is never re-sent: when its outcome is unknown (a
-timeout after sending, a dropped connection, an answer that cannot be read) the client reads the record again
-and reports "saved", "not saved" or "could not confirm" from what Spine now holds.
+A read may be retried when Spine says it is safe. A change is never re-sent. It is reported NOT saved only when
+Spine refused it (an error acknowledgement, or a SOAP fault saying the message was not processed) or when the
+request certainly never left this computer. Any other failure after sending leaves the outcome unknown: the
+client reads the record again, and reports "saved" if Spine now holds the change and "could not confirm"
+otherwise — Spine may still apply a change it received after a read that did not show it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime
 
@@ -14,8 +17,9 @@ from consent_desktop.domain.consent import ConsentChoice, ConsentRecord, SaveOut
 from consent_desktop.domain.errors import ConsentDesktopError, SessionNotActive, SpineError, SpineRejected
 from consent_desktop.domain.identity import SpineIdentity
 from consent_desktop.domain.nhs_number import NhsNumber
+from consent_desktop.domain.uk_time import uk_clock_time
 from consent_desktop.spine import acs_messages
-from consent_desktop.spine.envelope import OutgoingMessage
+from consent_desktop.spine.envelope import OutgoingMessage, SoapFault
 from consent_desktop.spine.exchange import SpineService
 
 log = logging.getLogger(__name__)
@@ -42,16 +46,30 @@ class AcsClient(SpineService):
             return acs_messages.build_set(nhs_number, choice, identity, now=now, **self._endpoint.addressing())
 
         try:
-            answer = self._once(build, acs_messages.SET_ANSWERS)
+            answer = self._once(build, acs_messages.SET_ANSWERS, change=True)
             acs_messages.read_set_answer(answer.hl7)
-        except SpineRejected as rejected:
+        except SpineRejected as rejected:  # Spine answered, and refused the change
             return self._result(SaveOutcome.NOT_SAVED, nhs_number, choice, None, rejected.user_message)
         except SpineError as error:
-            if not error.request_sent:
+            if not error.request_sent or (isinstance(error, SoapFault) and error.not_processed):
                 return self._result(SaveOutcome.NOT_SAVED, nhs_number, choice, None, error.user_message)
             log.warning("ACS change outcome unknown (%s); re-reading", error.details)
             return self._settle_by_reread(nhs_number, choice, error)
         return self._confirm_accepted(nhs_number, choice)
+
+    def recheck(self, result: SaveResult) -> SaveResult:
+        """Read Spine again for a change whose outcome is not confirmed (never a re-send): saved if it now holds
+        the change; otherwise still not confirmed, with what it holds now."""
+        try:
+            record = self.get_consent(result.nhs_number)
+        except ConsentDesktopError as error:
+            log.info("re-check of an unconfirmed change could not read Spine (%s)", error.details)
+            return dataclasses.replace(result, reason="Spine could not be read to check it again")
+        if record.choice is result.requested:
+            return self._result(SaveOutcome.SAVED, result.nhs_number, result.requested, record, "", confirmed=True)
+        return dataclasses.replace(
+            result, record=record, reason=f"Spine still showed the previous value at {uk_clock_time(record.read_at)}"
+        )
 
     def _confirm_accepted(self, nhs_number: NhsNumber, choice: ConsentChoice) -> SaveResult:
         try:
@@ -78,7 +96,9 @@ class AcsClient(SpineService):
             return self._result(SaveOutcome.UNCONFIRMED, nhs_number, choice, None, _unknown_reason(cause, error))
         if record.choice is choice:
             return self._result(SaveOutcome.SAVED, nhs_number, choice, record, "", confirmed=True)
-        return self._result(SaveOutcome.NOT_SAVED, nhs_number, choice, record, cause.user_message.rstrip("."))
+        # Not "not saved": Spine may still apply a change it has received (a slow or queued write).
+        reason = f"{cause.user_message.rstrip('.')}, and a read straight after still showed the previous value"
+        return self._result(SaveOutcome.UNCONFIRMED, nhs_number, choice, record, reason)
 
     def _result(
         self,

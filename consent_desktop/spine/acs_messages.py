@@ -21,6 +21,7 @@ from consent_desktop.domain.errors import PatientNotFound, SpineRejected, Unexpe
 from consent_desktop.domain.identity import SpineIdentity
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.spine import namespaces as ns
+from consent_desktop.spine import reasons
 from consent_desktop.spine.envelope import OutgoingMessage, envelope
 from consent_desktop.spine.hl7 import Hl7Answer, Interaction, add_authors, el, new_uuid, transmission_wrapper
 from consent_desktop.spine.safe_xml import child_named, children_named, descendants_named, text_at
@@ -32,15 +33,7 @@ SET_ANSWERS = frozenset({"MCCI_IN010000UK13"})
 
 NSMAP = {None: ns.HL7, "crs": ns.CRS}
 
-# What each Spine code means to a receptionist. Unknown codes fall back to a general sentence plus the codes
-# in the details for IT.
 NOT_FOUND_CODES = frozenset({"35160"})
-CODE_MESSAGES = {
-    "35160": "Spine does not recognise this NHS number. Check the number, or find the patient again.",
-    "401": "Spine saw this as a repeat of an earlier request and did not act on it.",
-    "420": "Spine did not allow this action for your role or this patient.",
-    "502": "Spine's consent service is not available at the moment. Try again shortly.",
-}
 
 
 def _crs(parent: etree._Element, local: str, text: str | None = None, **attrs: str) -> etree._Element:
@@ -103,13 +96,10 @@ def build_set(
 
 
 def rejection(answer: Hl7Answer) -> SpineRejected:
-    """The typed error for an answer that is not a plain acceptance."""
+    """The typed error for an answer that is not a plain acceptance, saying every reason Spine gave."""
     codes = answer.errors or answer.reasons
+    message = f"Spine refused it: {reasons.described(codes)}. {reasons.next_step(codes)}"
     values = {c.code for c in codes}
-    message = next(
-        (CODE_MESSAGES[c.code] for c in codes if c.code in CODE_MESSAGES),
-        "Spine refused the request.",
-    )
     if values & NOT_FOUND_CODES:
         return PatientNotFound(message, codes)
     return SpineRejected(message, codes, retryable="502" in values)

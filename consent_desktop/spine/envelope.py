@@ -8,10 +8,18 @@ from lxml import etree
 
 from consent_desktop.domain.errors import SpineCode, SpineUnavailable, UnexpectedResponse
 from consent_desktop.spine import namespaces as ns
+from consent_desktop.spine import reasons
 from consent_desktop.spine.hl7 import Hl7Answer, Interaction, el, new_uuid, read_answer
 from consent_desktop.spine.safe_xml import child_named, descendants_named, local_name, parse_untrusted, text_at
 
 RETRIABLE_TMS_CODES = frozenset({"200", "206", "208"})  # as NHS's own MHS adaptor treats them
+# Faults that say Spine did not process the message: it could not parse it (201), or failed before processing it
+# (200 "System failure to process message", 206 routing/delivery failure, 208 "Failure storing variable in memo"
+# — the three NHS's MHS adaptor re-sends, which is safe only for a message that was not processed).
+NOT_PROCESSED_TMS_CODES = RETRIABLE_TMS_CODES | {"201"}
+# What Spine's error answers carry in wsa:RelatesTo instead of the request's MessageID (a real ACS error answer
+# in the SCR API's samples, ../shared/spine-samples/set-permissions-invalid-nhs-number.xml): it ties nothing.
+TEMPLATE_RELATES_TO = "uuid:example-request-GUID"
 
 
 @dataclass(frozen=True)
@@ -52,13 +60,18 @@ class SoapFault(SpineUnavailable):
     def __init__(self, codes: tuple[SpineCode, ...]) -> None:
         retryable = bool(codes) and all(c.code in RETRIABLE_TMS_CODES for c in codes)
         message = (
-            "Spine could not process the request just now. Try again in a moment."
+            f"Spine could not process the request just now: {reasons.described(codes)}. Try again in a moment."
             if retryable
-            else "Spine refused the request at its messaging layer."
+            else f"Spine refused the request at its messaging layer: {reasons.described(codes)}."
         )
         detail = "; ".join(f"{c.code} {c.display}".strip() for c in codes) or "no error list"
         super().__init__(message, f"SOAP fault: {detail}", retryable=retryable)
         self.codes = codes
+
+    @property
+    def not_processed(self) -> bool:
+        """Spine says it did not process the message: a change it carried was not made."""
+        return bool(self.codes) and all(c.code in NOT_PROCESSED_TMS_CODES for c in self.codes)
 
 
 @dataclass(frozen=True)
@@ -118,12 +131,16 @@ def read_envelope(
 
 
 def _check_is_ours(answer: Answer, request: OutgoingMessage) -> None:
-    """An answer to another request must never be mistaken for this one's."""
-    if answer.relates_to is not None and answer.relates_to.lower() != f"uuid:{request.message_id}".lower():
-        raise UnexpectedResponse("Spine's answer was for a different request.", "wsa:RelatesTo mismatch")
+    """An answer to another request must never be mistaken for this one's. The HL7 acknowledgement's messageRef
+    ties an answer to the request's HL7 id; wsa:RelatesTo is checked too, unless it is Spine's template value."""
+    relates_to = answer.relates_to
+    if relates_to is not None and relates_to.lower() == TEMPLATE_RELATES_TO.lower():
+        relates_to = None
     if answer.hl7.message_ref is not None and answer.hl7.message_ref.upper() != request.hl7_id.upper():
         raise UnexpectedResponse("Spine's answer was for a different request.", "acknowledgement messageRef mismatch")
-    if answer.relates_to is None and answer.hl7.message_ref is None:
+    if relates_to is not None and relates_to.lower() != f"uuid:{request.message_id}".lower():
+        raise UnexpectedResponse("Spine's answer was for a different request.", "wsa:RelatesTo mismatch")
+    if relates_to is None and answer.hl7.message_ref is None:
         raise UnexpectedResponse("Spine's answer could not be matched to the request.", "no RelatesTo or messageRef")
 
 

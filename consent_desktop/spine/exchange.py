@@ -69,10 +69,12 @@ class SpineService:
         *,
         attempts: int = 3,
         backoff: float = 0.2,
+        change_deadline: float = 30.0,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._transport = transport
+        self._change_deadline = change_deadline
         self._endpoint = endpoint
         self._session = session
         self._attempts = max(1, attempts)
@@ -80,10 +82,12 @@ class SpineService:
         self._clock = clock
         self._sleep = sleep
 
-    def _once(self, build: Build, expected: frozenset[str]) -> Answer:
-        """One attempt: no retry whatever happens (the only way a change is ever sent)."""
+    def _once(self, build: Build, expected: frozenset[str], *, change: bool = False) -> Answer:
+        """One attempt: no retry whatever happens (the only way a change is ever sent, within the change deadline;
+        a read has the transport's read deadline)."""
         message = build(self._session.require_active(), self._clock())
-        http = self._transport.post(self._endpoint.url, message.interaction.action, message.body)
+        deadline = self._change_deadline if change else None
+        http = self._transport.post(self._endpoint.url, message.interaction.action, message.body, deadline=deadline)
         return read_envelope(http.status, http.content_type, http.body, expected=expected, request=message)
 
     def _read(self, what: str, build: Build, expected: frozenset[str], parse: Callable[[Answer], T]) -> T:

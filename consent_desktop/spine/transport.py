@@ -1,4 +1,5 @@
-"""HTTPS to Spine with httpx: mutual TLS, a verified server certificate, timeouts and one reused connection pool.
+"""HTTPS to Spine with httpx: mutual TLS, a verified server certificate, timeouts, a total deadline on every
+request, and one reused connection pool.
 
 The transport sends bytes and returns bytes; it never retries. Which failures are safe to retry is the
 client's decision (a read may be retried; a change never is), so each error says whether the request could
@@ -16,6 +17,7 @@ import httpx
 
 from consent_desktop.config import SpineSettings, TlsSettings
 from consent_desktop.domain.errors import ConfigError, SpineTimeout, SpineUnavailable, TlsFailure, UnexpectedResponse
+from consent_desktop.https_client import DEADLINE, https_client
 from consent_desktop.spine.safe_xml import MAX_BYTES
 from consent_desktop.verified_tls import verified_context
 
@@ -46,20 +48,21 @@ class SpineTransport:
     """One pooled HTTPS client for all Spine endpoints. Thread-safe; close it when the app stops."""
 
     def __init__(self, spine: SpineSettings, tls: TlsSettings, *, transport: httpx.BaseTransport | None = None) -> None:
-        timeout = httpx.Timeout(spine.read_timeout, connect=spine.connect_timeout, pool=spine.connect_timeout)
-        self._client = httpx.Client(
-            verify=tls_context(tls),
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=8, max_keepalive_connections=4),
+        self._client = https_client(
+            tls_context(tls),
+            connect_timeout=spine.connect_timeout,
+            read_timeout=spine.read_timeout,
+            deadline=spine.read_deadline,
             transport=transport,
-            follow_redirects=False,
-            trust_env=False,  # proxies come from configuration, never from a user's environment
         )
 
-    def post(self, url: str, action: str, body: bytes) -> HttpAnswer:
+    def post(self, url: str, action: str, body: bytes, *, deadline: float | None = None) -> HttpAnswer:
+        """Everything — connecting, sending, the whole answer — within ``deadline`` seconds (by default the read
+        deadline, ``spine.read_deadline``)."""
         headers = {"SOAPAction": action, "Content-Type": "text/xml; charset=UTF-8"}
+        extensions = {} if deadline is None else {DEADLINE: deadline}
         try:
-            with self._client.stream("POST", url, content=body, headers=headers) as response:
+            with self._client.stream("POST", url, content=body, headers=headers, extensions=extensions) as response:
                 length = response.headers.get("Content-Length")
                 if length is not None and length.isdigit() and int(length) > MAX_BYTES:
                     raise UnexpectedResponse("Spine's answer was far larger than expected.", f"{length} bytes")
@@ -69,8 +72,8 @@ class SpineTransport:
                     if len(received) > MAX_BYTES:
                         raise UnexpectedResponse("Spine's answer was far larger than expected.", "body over cap")
                 return HttpAnswer(response.status_code, response.headers.get("Content-Type", ""), bytes(received))
-        except httpx.ConnectTimeout:
-            raise _not_sent(SpineTimeout("Spine could not be reached in time.", "connect timeout")) from None
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise _not_sent(SpineTimeout("Spine could not be reached in time.", type(exc).__name__)) from None
         except httpx.ConnectError as exc:
             raise _connect_failure(exc) from None
         except httpx.TimeoutException as exc:

@@ -5,15 +5,11 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
 from consent_desktop.auth.card import CardStatus
-from consent_desktop.ui.resources import pixmap
-from consent_desktop.ui.text import label, named
+from consent_desktop.ui import wording as w
+from consent_desktop.ui.text import label, named, show_icon
 
 _ICONS = {CardStatus.READY: "card", CardStatus.NO_CARD: "info", CardStatus.NO_READER: "warning"}
-_TEXT = {
-    CardStatus.READY: "Smartcard ready \N{EM DASH} enter your passcode.",
-    CardStatus.NO_CARD: "Insert your smartcard.",
-    CardStatus.NO_READER: "No smartcard reader found. Check the reader is plugged in; if it is, ask your IT team.",
-}
+_TEXT = {CardStatus.READY: w.CARD_READY, CardStatus.NO_CARD: w.CARD_NONE, CardStatus.NO_READER: w.CARD_NO_READER}
 
 
 class CardStatusLine(QWidget):
@@ -21,15 +17,15 @@ class CardStatusLine(QWidget):
         super().__init__(parent)
         self.status: CardStatus | None = None
         self._icon = QLabel()
-        self.text = label("Checking for your smartcard\N{HORIZONTAL ELLIPSIS}", bold=True)
+        self.text = label(w.CARD_CHECKING, bold=True)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._icon)
         layout.addWidget(self.text, 1)
-        named(self, "Smartcard status", self.text.text())
+        named(self, w.CARD_STATUS, self.text.text())
 
     def show_status(self, status: CardStatus) -> None:
         self.status = status
-        self._icon.setPixmap(pixmap(_ICONS[status], 24, self.devicePixelRatioF()))
+        show_icon(self._icon, _ICONS[status], 24)
         self.text.setText(_TEXT[status])
         self.setAccessibleDescription(_TEXT[status])

@@ -1,7 +1,7 @@
 """The one route from an error to the user, and the crash handler.
 
 Every :class:`~consent_desktop.domain.errors.ConsentDesktopError` reaches the screen through :class:`MessagePanel`:
-its plain message, and behind a "Details for IT" toggle its ``details`` — never a stack trace. Anything else is a
+its plain message, and behind a "For the help desk" toggle its ``details`` — never a stack trace. Anything else is a
 bug: :class:`CrashHandler` writes its traceback to the diagnostic log and shows one dialog saying so.
 """
 
@@ -29,50 +29,32 @@ from PySide6.QtWidgets import (
 )
 
 from consent_desktop.domain.errors import ConsentDesktopError
-from consent_desktop.ui.resources import pixmap
-from consent_desktop.ui.text import KEYBOARD_SELECTABLE, label, named
+from consent_desktop.ui import wording as w
+from consent_desktop.ui.text import KEYBOARD_SELECTABLE, clear_icon, label, named, show_icon
 
 log = logging.getLogger(__name__)
 
-# kind -> (icon, word that says it without colour)
-KINDS = {
-    "error": ("not-saved", "Problem"),
-    "warning": ("warning", "Warning"),
-    "info": ("info", "Information"),
-    "success": ("saved", "Done"),
-}
-CRASH_MESSAGE = (
-    "Something went wrong inside Consent Desktop. What you were doing may not have finished: check the patient's "
-    "consent again before going on. The details have been written to the diagnostic log; if this happens again, "
-    "tell your IT team."
-)
+KIND_ICONS = {"error": "not-saved", "warning": "warning", "info": "info", "success": "saved"}
 
 
 def it_details(error: ConsentDesktopError, action: str = "") -> str:
-    """What IT sees: the kind of error, what the user was doing, and the error's own details."""
-    lines = [f"Error: {type(error).__name__}"]
+    """What the help desk sees: the kind of error, what the user was doing, and the error's own details."""
+    lines = [w.HELP_DESK_ERROR.format(kind=type(error).__name__)]
     if action:
-        lines.append(f"While trying to: {action}")
+        lines.append(w.HELP_DESK_WHILE.format(action=action))
     if error.details:
-        lines.append(f"Details: {error.details}")
-    lines.append("Trying again may help." if error.retryable else "Trying again is unlikely to help.")
+        lines.append(w.HELP_DESK_DETAILS.format(details=error.details))
+    lines.append(w.HELP_DESK_RETRY if error.retryable else w.HELP_DESK_NO_RETRY)
     return "\n".join(lines)
 
 
-class MessagePanel(QFrame):
-    """An icon, a word, an optional headline, a plain message, and optionally a "Details for IT" toggle. Empty and
-    hidden when cleared."""
+class HelpDeskDetails(QWidget):
+    """A "For the help desk" toggle and the details behind it: the only place codes are shown."""
 
-    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("messagePanel")
-        self._name = name
-        self._icon = QLabel()
-        self._icon.setFixedSize(28, 28)
-        self.headline = label(factor=1.2, bold=True, selectable=True)
-        self.message = label(selectable=True)
-        self.toggle = named(QToolButton(), "Details for IT", "Shows technical details for your IT team")
-        self.toggle.setText("Details for IT")
+        self.toggle = named(QToolButton(), w.HELP_DESK, w.HELP_DESK_DESCRIPTION)
+        self.toggle.setText(w.HELP_DESK)
         self.toggle.setCheckable(True)
         self.toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -80,7 +62,38 @@ class MessagePanel(QFrame):
         self.details = label(selectable=True)
         self.details.setTextFormat(Qt.TextFormat.PlainText)
         self.details.setTextInteractionFlags(KEYBOARD_SELECTABLE)
-        named(self.details, "Details for IT")
+        named(self.details, w.HELP_DESK)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.details)
+        self.set_details("")
+
+    def set_details(self, details: str) -> None:
+        """Folded away; hidden altogether when there is nothing to say."""
+        self.details.setText(details)
+        self.toggle.setChecked(False)
+        self.details.setVisible(False)
+        self.setVisible(bool(details))
+
+    def _show_details(self, shown: bool) -> None:
+        self.details.setVisible(shown)
+        self.toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+
+class MessagePanel(QFrame):
+    """An icon, a word, an optional headline, a plain message, and optionally a "For the help desk" toggle. Empty
+    and hidden when cleared."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("messagePanel")
+        self._name = name
+        self._icon = QLabel()
+        self.headline = label(factor=1.2, bold=True, selectable=True)
+        self.message = label(selectable=True)
+        self.help_desk = HelpDeskDetails()
+        self.toggle, self.details = self.help_desk.toggle, self.help_desk.details
         text = QVBoxLayout()
         text.addWidget(self.headline)
         text.addWidget(self.message)
@@ -89,8 +102,7 @@ class MessagePanel(QFrame):
         row.addLayout(text, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
-        layout.addWidget(self.toggle, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addWidget(self.details)
+        layout.addWidget(self.help_desk)
         self.clear()
 
     def show_error(self, error: ConsentDesktopError, action: str = "", *, headline: str = "") -> None:
@@ -99,11 +111,11 @@ class MessagePanel(QFrame):
     def show_message(
         self, text: str, kind: str = "info", *, details: str = "", headline: str = "", icon: str = ""
     ) -> None:
-        icon_name, word = KINDS[kind]
+        word = w.MESSAGE_WORDS[kind]
         self.setProperty("kind", kind)
         self.style().unpolish(self)
         self.style().polish(self)
-        self._icon.setPixmap(pixmap(icon or icon_name, 28 if headline else 24, self.devicePixelRatioF()))
+        show_icon(self._icon, icon or KIND_ICONS[kind], 28 if headline else 24)
         self._icon.setAccessibleName(word)
         self.headline.setText(headline)
         self.headline.setVisible(bool(headline))
@@ -111,10 +123,7 @@ class MessagePanel(QFrame):
         self.message.setText(text)
         self.message.setVisible(bool(text))
         named(self.message, f"{word}: {text}")
-        self.details.setText(details)
-        self.toggle.setChecked(False)
-        self.toggle.setVisible(bool(details))
-        self.details.setVisible(False)
+        self.help_desk.set_details(details)
         self.setAccessibleName(f"{self._name}: {word}")
         self.show()
 
@@ -123,11 +132,8 @@ class MessagePanel(QFrame):
         self.headline.setAccessibleName("")
         self.message.clear()
         self.message.setAccessibleName("")
-        self.details.clear()
-        self._icon.clear()
-        self.toggle.setChecked(False)
-        self.toggle.hide()
-        self.details.hide()
+        self.help_desk.set_details("")
+        clear_icon(self._icon)
         self.setAccessibleName(self._name)
         self.hide()
 
@@ -136,13 +142,9 @@ class MessagePanel(QFrame):
         """Everything the panel says (headline and message), as a user reads it."""
         return "\n".join(t for t in (self.headline.text(), self.message.text()) if t)
 
-    def _show_details(self, shown: bool) -> None:
-        self.details.setVisible(shown)
-        self.toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
-
 
 class MessageDialog(QDialog):
-    """A message with its "Details for IT", for problems that belong to no screen (start-up, crashes)."""
+    """A message with its details for the help desk, for problems that belong to no screen (start-up, crashes)."""
 
     def __init__(self, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -152,16 +154,17 @@ class MessageDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
-        named(close, "Close")
+        named(close, w.CLOSE)
         layout = QVBoxLayout(self)
         layout.addWidget(self.panel)
         layout.addWidget(buttons)
         close.setDefault(True)  # once in the dialog, so that Qt keeps it the default
+        close.setFocus()
 
 
 def startup_error_dialog(error: ConsentDesktopError) -> MessageDialog:
-    dialog = MessageDialog("Consent Desktop cannot start")
-    dialog.panel.show_error(error, "start Consent Desktop")
+    dialog = MessageDialog(w.CANNOT_START)
+    dialog.panel.show_error(error, w.CANNOT_START_ACTION)
     return dialog
 
 
@@ -220,11 +223,10 @@ class CrashHandler(QObject):
             return
         self._seen.add(key)
         self.shown += 1
-        where = f"The diagnostic log is {self.log_path}." if self.log_path else "See the diagnostic log."
-        self.dialog = MessageDialog("Something went wrong")
-        self.dialog.panel.show_message(
-            CRASH_MESSAGE, "error", details=f"Unexpected error: {type(error).__name__}\n{where}\nFault {key[:12]}"
-        )
+        where = w.CRASH_LOG_AT.format(path=self.log_path) if self.log_path else w.CRASH_SEE_LOG
+        self.dialog = MessageDialog(w.CRASH_TITLE)
+        details = w.CRASH_DETAILS.format(kind=type(error).__name__, where=where, fault=key[:12])
+        self.dialog.panel.show_message(w.CRASH_MESSAGE, "error", details=details)
         self.dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.dialog.destroyed.connect(self._forget_dialog)
         self.dialog.open()

@@ -18,46 +18,52 @@ from PySide6.QtWidgets import (
 )
 
 from consent_desktop.auth.session import SessionChange
+from consent_desktop.domain.consent import ConsentChoice, ExpressedBy
 from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.domain.patient import Patient
+from consent_desktop.ui import wording as w
 from consent_desktop.ui.errors import MessagePanel
-from consent_desktop.ui.text import label, named
-from consent_desktop.ui.wording import EXPRESSED, SHORT, choice_from_value, expressed_from_value, when
+from consent_desktop.ui.text import fit_to_screen, label, named
 
 if TYPE_CHECKING:
     from consent_desktop.audit import AuditEntry, PatientHistory  # annotations only: not loaded at start-up
 
-COLUMNS = ("When", "Who", "Role", "Change", "How expressed", "Outcome", "Note")
-LOCAL_ONLY = (
-    "These are the changes made with this app on this computer. Spine keeps no history that this app can read, "
-    "and changes made in other systems are not listed."
-)
+COLUMNS = w.HISTORY_COLUMNS
+
+
+def choice_from_value(value: str) -> ConsentChoice | None:
+    return next((choice for choice in ConsentChoice if choice.value == value), None)
+
+
+def expressed_from_value(value: str) -> ExpressedBy | None:
+    return next((expressed for expressed in ExpressedBy if expressed.value == value), None)
 
 
 class HistoryDialog(QDialog):
     def __init__(self, patient: Patient, user: SessionChange | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Consent change history")
-        named(self, "Consent change history")
-        self.resize(1100, 420)
+        self.setWindowTitle(w.HISTORY_TITLE)
+        named(self, w.HISTORY_TITLE)
         self._user = user
         self._nhs_number = patient.nhs_number.digits  # the only patient whose history this dialog shows
-        self.heading = label(f"{patient.display_name} \N{EM DASH} NHS No. {patient.nhs_number.formatted}", bold=True)
-        explanation = label(LOCAL_ONLY)
-        self.status = label("Reading the local record\N{HORIZONTAL ELLIPSIS}")
-        self.table = named(QTableWidget(0, len(COLUMNS)), "Consent changes")
+        self.heading = label(
+            w.HISTORY_HEADING.format(name=patient.display_name, dash=w.DASH, number=patient.nhs_number.formatted),
+            bold=True,
+        )
+        explanation = label(w.HISTORY_LOCAL_ONLY)
+        self.status = label(w.HISTORY_READING)
+        self.table = named(QTableWidget(0, len(COLUMNS)), w.HISTORY_TABLE)
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setWordWrap(True)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COLUMNS.index("Note"), QHeaderView.ResizeMode.Stretch)  # a long note wraps
+        self.table.setWordWrap(True)  # every column shares the width and wraps: nothing to scroll sideways to
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().hide()
-        self.problem = MessagePanel("History problem")
+        self.problem = MessagePanel(w.HISTORY_PROBLEM)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
-        named(buttons.button(QDialogButtonBox.StandardButton.Close), "Close")
+        close = named(buttons.button(QDialogButtonBox.StandardButton.Close), w.CLOSE)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
         layout.addWidget(explanation)
@@ -65,6 +71,8 @@ class HistoryDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.problem)
         layout.addWidget(buttons)
+        close.setFocus()  # nothing to fill in: Enter or Escape closes
+        fit_to_screen(self, 150)
 
     def show_history(self, history: PatientHistory) -> None:
         """This dialog's patient's changes; a late answer about anyone else is not shown. An audit whose seals do
@@ -80,13 +88,8 @@ class HistoryDialog(QDialog):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
                 self.table.setItem(row, column, item)
-        self.table.resizeRowsToContents()
         count = len(newest_first)
-        self.status.setText(
-            "No consent changes for this patient have been made on this computer."
-            if not count
-            else f"{count} change{'s' if count != 1 else ''}, newest first."
-        )
+        self.status.setText(w.HISTORY_NONE if not count else w.HISTORY_COUNT.format(count=count, s="s" * (count != 1)))
 
     def show_failure(self, error: ConsentDesktopError, action: str) -> None:
         self.status.clear()
@@ -101,14 +104,19 @@ class HistoryDialog(QDialog):
 
     def _row(self, entry: AuditEntry) -> tuple[str, ...]:
         user = self._user
-        who = f"User {entry.user_id}"
+        who = w.HISTORY_USER.format(user_id=entry.user_id)
         if user is not None and user.user_id == entry.user_id and user.user_name:
             who = user.user_name
-        role = f"Role {entry.role_profile_id}, {entry.org_code}" if entry.org_code else entry.role_profile_id
+        role = entry.role_profile_id
+        if entry.org_code:
+            role = w.HISTORY_ROLE.format(role=entry.role_profile_id, org=entry.org_code)
         if user is not None and user.role is not None and user.role.role_profile_id == entry.role_profile_id:
             role = f"{user.role.job_role_name}, {user.role.org_code}"
         old, new = choice_from_value(entry.old), choice_from_value(entry.new)
-        change = f"{SHORT[old] if old else 'Not read'} \N{RIGHTWARDS ARROW} {SHORT[new] if new else entry.new}"
+        change = w.CHANGES_ARROW.format(
+            old=w.STATE_SHORT[w.state_of(old)] if old else w.NOT_READ,
+            new=w.STATE_SHORT[w.state_of(new)] if new else entry.new,
+        )
         expressed = expressed_from_value(entry.expressed_by)
         outcome = entry.outcome[:1].upper() + entry.outcome[1:]
         return (
@@ -116,7 +124,7 @@ class HistoryDialog(QDialog):
             who,
             role,
             change,
-            EXPRESSED[expressed] if expressed else entry.expressed_by,
+            w.EXPRESSED[expressed] if expressed else entry.expressed_by,
             outcome,
             entry.note,
         )
@@ -124,6 +132,6 @@ class HistoryDialog(QDialog):
 
 def _when(at: str) -> str:
     try:
-        return when(datetime.fromisoformat(at))
+        return w.when(datetime.fromisoformat(at))
     except ValueError:
         return at

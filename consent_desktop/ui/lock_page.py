@@ -2,39 +2,30 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
 from consent_desktop.auth.session import SessionChange
 from consent_desktop.controller.controller import Controller
+from consent_desktop.ui import wording as w
 from consent_desktop.ui.passcode_page import PasscodePage
-from consent_desktop.ui.resources import pixmap
-from consent_desktop.ui.text import label, named
+from consent_desktop.ui.text import icon_label, label, named
 from consent_desktop.ui.training_panel import TrainingCardPanel, TrainingKit
-
-REMOVED = "Your smartcard was removed, so the session is locked. Insert your smartcard and enter your passcode."
-READER_FAILED = (
-    "The smartcard reader stopped responding, so the session is locked. Check the reader, then insert your "
-    "smartcard and enter your passcode."
-)
-SIGNED_OUT_IF_OTHER_CARD = "If a different smartcard is used, the person signed in now is signed out."
 
 
 class LockPage(PasscodePage):
     def __init__(self, controller: Controller, training: TrainingKit | None) -> None:
-        super().__init__(controller, "&Unlock", "Unlock", "unlock", controller.unlock)
-        named(self, "Locked")
-        icon = QLabel()
-        icon.setPixmap(pixmap("lock", 48, self.devicePixelRatioF()))
-        icon.setAccessibleName("Locked")
-        self.title = label("Locked", factor=1.8, bold=True)
+        super().__init__(controller, w.UNLOCK_BUTTON, w.UNLOCK, "unlock", controller.unlock)
+        named(self, w.LOCKED)
+        icon = icon_label("lock", 48, w.LOCKED)
+        self.title = label(w.LOCKED, factor=1.8, bold=True)
         self.title.setObjectName("lockTitle")
         heading = QHBoxLayout()
         heading.addWidget(icon)
         heading.addWidget(self.title, 1)
-        self.reason = label(REMOVED)
+        self.reason = label(w.LOCKED_REMOVED)
         self.who = label()
-        self.other_card = label(SIGNED_OUT_IF_OTHER_CARD)
-        self.sign_out = named(QPushButton("Sign &out"), "Sign out")
+        self.other_card = label(w.OTHER_CARD_SIGNS_OUT)
+        self.sign_out = named(QPushButton(w.SIGN_OUT), w.SIGN_OUT_NAME)
         self.sign_out.clicked.connect(controller.sign_out)
         actions = QHBoxLayout()
         actions.addWidget(self.pin)
@@ -58,8 +49,10 @@ class LockPage(PasscodePage):
         self._card_locked = False
         self.pin.clear()
         self.message.clear()
-        self.reason.setText(READER_FAILED if "reader" in change.reason else REMOVED)
+        self.reason.setText(w.LOCKED_READER if "reader" in change.reason else w.LOCKED_REMOVED)
         role = change.role
-        who = change.user_name or "Someone"
-        self.who.setText(f"Signed in: {who}" + (f" \N{EM DASH} {role.label}" if role else ""))
+        who = change.user_name or w.SOMEONE
+        self.who.setText(
+            w.LOCKED_WHO_ROLE.format(name=who, dash=w.DASH, role=role.label) if role else w.LOCKED_WHO.format(name=who)
+        )
         self._update()

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLineEdit, QWidget
 
 from consent_desktop.domain.errors import InvalidInput
 from consent_desktop.domain.nhs_number import NhsNumber, partial_format
+from consent_desktop.ui import wording as w
 from consent_desktop.ui.text import named
 
 DIGITS = 10
@@ -29,14 +30,14 @@ def check(text: str) -> tuple[str, bool]:
     if not digits:
         return "", False
     if len(digits) < DIGITS:
-        return f"{len(digits)} of {DIGITS} digits", False
+        return w.NHS_NUMBER_PARTIAL.format(count=len(digits)), False
     if len(digits) > DIGITS:
-        return f"An NHS number has {DIGITS} digits; this has {len(digits)}.", False
+        return w.NHS_NUMBER_TOO_LONG.format(count=len(digits)), False
     try:
         NhsNumber.parse(digits)
     except InvalidInput as error:
         return error.user_message, False
-    return "Valid NHS number", True
+    return w.NHS_NUMBER_VALID, True
 
 
 class NhsNumberEdit(QLineEdit):
@@ -44,8 +45,8 @@ class NhsNumberEdit(QLineEdit):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        named(self, "NHS number", "Ten digits; spaces are added for you")
-        self.setPlaceholderText("10 digits")
+        named(self, w.NHS_NUMBER_NAME, w.NHS_NUMBER_DESCRIPTION)
+        self.setPlaceholderText(w.NHS_NUMBER_PLACEHOLDER)
         self.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
         self.textEdited.connect(self._reformat)
         self.stray = False  # the last edit had letters or symbols, which were left out
@@ -66,7 +67,7 @@ class NhsNumberEdit(QLineEdit):
             self.setCursorPosition(_position_after(shown, digits_before))
         message, valid = check(shown)
         if self.stray:
-            message = (message + " " if message else "") + "Only digits can go in an NHS number; the rest was left out."
+            message = (message + " " if message else "") + w.NHS_NUMBER_DIGITS_ONLY
         self.setProperty("invalid", bool(message) and not valid and (len(digits) >= DIGITS or self.stray))
         self.style().unpolish(self)
         self.style().polish(self)

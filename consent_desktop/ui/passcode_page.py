@@ -1,5 +1,6 @@
 """What the sign-in and lock screens share: the card's status, the passcode box, and what the card says about its
-passcode — a final try warned of, a locked card never offered another attempt."""
+passcode — a final try warned of, a locked card never offered another attempt. The passcode box has the focus
+whenever the card is ready for it, so the user can simply type."""
 
 from __future__ import annotations
 
@@ -13,9 +14,7 @@ from consent_desktop.domain.errors import ConsentDesktopError, PinIncorrect, Pin
 from consent_desktop.ui.card_status import CardStatusLine
 from consent_desktop.ui.errors import MessagePanel
 from consent_desktop.ui.pin_entry import PinEntry
-
-FINAL_TRY = "One attempt left before your card is locked. Type the passcode carefully."
-CHECKING = "Checking your smartcard\N{HORIZONTAL ELLIPSIS}"
+from consent_desktop.ui.wording import CHECKING_CARD, FINAL_TRY
 
 
 class PasscodePage(QWidget):
@@ -61,7 +60,7 @@ class PasscodePage(QWidget):
             self.pin.field.setFocus()
 
     def _submitted(self, pin: bytearray) -> None:
-        self._begin(CHECKING)
+        self._begin(CHECKING_CARD)
         self._send(pin)
 
     def _begin(self, message: str) -> None:
@@ -74,4 +73,7 @@ class PasscodePage(QWidget):
         return self.card.status is CardStatus.READY and not self._card_locked and not self._working
 
     def _update(self) -> None:
-        self.pin.set_ready(self._ready)
+        ready = self._ready
+        self.pin.set_ready(ready)
+        if ready and self.isVisible():
+            self.pin.field.setFocus()  # the next keystroke is the passcode

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy, QWidget
 
+from consent_desktop.ui import wording as w
 from consent_desktop.ui.forget import empty
 from consent_desktop.ui.text import named
 
@@ -16,12 +17,12 @@ class PinEntry(QWidget):
 
     def __init__(self, button_text: str, button_name: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.field = named(QLineEdit(), "Smartcard passcode", "Your smartcard passcode; it is not shown")
+        self.field = named(QLineEdit(), w.PASSCODE_NAME, w.PASSCODE_DESCRIPTION)
         self.field.setEchoMode(QLineEdit.EchoMode.Password)
         self.field.setMaxLength(PIN_MAX)
         self.field.setInputMethodHints(Qt.InputMethodHint.ImhHiddenText | Qt.InputMethodHint.ImhSensitiveData)
         self.field.returnPressed.connect(self._submit)
-        caption = QLabel("&Passcode")
+        caption = QLabel(w.PASSCODE)
         caption.setBuddy(self.field)
         self.button = named(QPushButton(button_text), button_name)
         self.button.setDefault(True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QButtonGroup, QGroupBox, QHBoxLayout, QPushButton, QRadioButton, QVBoxLayout, QWidget
 
 from consent_desktop.controller.controller import Controller
 from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.domain.identity import RoleProfile
+from consent_desktop.ui import wording as w
 from consent_desktop.ui.errors import MessagePanel
 from consent_desktop.ui.text import label, named
 
@@ -14,22 +17,22 @@ from consent_desktop.ui.text import label, named
 class RolePage(QWidget):
     def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        named(self, "Choose your role")
+        named(self, w.CHOOSE_ROLE)
         self._controller = controller
         self._roles: tuple[RoleProfile, ...] = ()
-        self.title = label("Choose the role you are working in", factor=1.6, bold=True)
+        self.title = label(w.CHOOSE_ROLE_TITLE, factor=1.6, bold=True)
         self.title.setObjectName("pageTitle")
         self.who = label()
-        self.box = named(QGroupBox("Your roles"), "Your roles")
+        self.box = named(QGroupBox(w.YOUR_ROLES), w.YOUR_ROLES)
         self._box_layout = QVBoxLayout(self.box)
         self.choices = QButtonGroup(self)
         self.choices.buttonToggled.connect(lambda *_: self._update())
-        self.go = named(QPushButton("&Continue"), "Continue in the chosen role")
+        self.go = named(QPushButton(w.CONTINUE), w.CONTINUE_IN_ROLE)
         self.go.setDefault(True)
         self.go.clicked.connect(self._choose)
-        self.sign_out = named(QPushButton("Sign &out"), "Sign out")
+        self.sign_out = named(QPushButton(w.SIGN_OUT), w.SIGN_OUT_NAME)
         self.sign_out.clicked.connect(controller.sign_out)
-        self.message = MessagePanel("Role message")
+        self.message = MessagePanel(w.CHOOSE_ROLE)
         buttons = QHBoxLayout()
         buttons.addWidget(self.go)
         buttons.addWidget(self.sign_out)
@@ -45,11 +48,9 @@ class RolePage(QWidget):
     def show_roles(self, user_name: str | None, roles: tuple[RoleProfile, ...]) -> None:
         self.clear()
         self._roles = roles
-        self.who.setText(
-            f"You are signed in as {user_name or 'an unnamed user'}. Your smartcard has {len(roles)} roles."
-        )
+        self.who.setText(w.ROLE_WHO.format(name=user_name or w.ROLE_UNNAMED, count=len(roles)))
         for index, role in enumerate(roles):
-            button = named(QRadioButton(role.label), role.label, f"Role profile {role.role_profile_id}")
+            button = named(QRadioButton(role.label), role.label)
             self.choices.addButton(button, index)
             self._box_layout.addWidget(button)
         if self.choices.buttons():
@@ -69,11 +70,18 @@ class RolePage(QWidget):
         self.message.show_error(error, action)
         self._update()
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        """Enter continues in the chosen role, as the default button of a dialog would."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.go.isEnabled():
+            self._choose()
+            return
+        super().keyPressEvent(event)
+
     def _choose(self) -> None:
         index = self.choices.checkedId()
         if 0 <= index < len(self._roles):
             self.go.setEnabled(False)
-            self.message.show_message("Starting your session\N{HORIZONTAL ELLIPSIS}", "info")
+            self.message.show_message(w.STARTING_SESSION, "info")
             self._controller.choose_role(self._roles[index].role_profile_id)
 
     def _update(self) -> None:

@@ -1,7 +1,12 @@
-"""Finding the patient: by NHS number, or by a PDS simple trace on name, gender and date of birth."""
+"""Finding the patient: by NHS number, or by a PDS simple trace on name, gender and date of birth.
+
+Starting a search says so first (:attr:`SearchPanel.started`), before anything is asked of Spine: the patient on
+screen is closed at that moment, so nothing can be done to them while another is being found.
+"""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -17,59 +22,60 @@ from PySide6.QtWidgets import (
 from consent_desktop.controller.controller import Controller
 from consent_desktop.domain.errors import ConsentDesktopError, InvalidInput
 from consent_desktop.domain.patient import Gender, TraceOutcome, TraceResult
+from consent_desktop.ui import wording as w
 from consent_desktop.ui.errors import MessagePanel
 from consent_desktop.ui.nhs_number_edit import NhsNumberEdit
 from consent_desktop.ui.text import label, named
 
-CHOOSE = "Choose\N{HORIZONTAL ELLIPSIS}"
-WAIT_FOR_SAVE = "Searching is paused until the change being saved to Spine has an answer."
-
 
 class SearchPanel(QWidget):
+    started = Signal()  # a new search is about to start: the patient on screen must go now
+
     def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        named(self, "Find a patient")
+        named(self, w.FIND_A_PATIENT)
         self._controller = controller
 
         self.nhs = NhsNumberEdit()
         self.nhs.returnPressed.connect(self._look_up_typed)
         self.nhs.checked.connect(self._show_check)
-        self.find_button = named(QPushButton("F&ind"), "Find the patient by NHS number")
+        self.find_button = named(QPushButton(w.FIND), w.FIND_NAME)
         self.find_button.clicked.connect(self._look_up_typed)
-        self.nhs_hint = self._field_message("NHS number")
-        nhs_caption = QLabel("&NHS number")
+        self.nhs_hint = self._field_message(w.NHS_NUMBER_NAME)
+        nhs_caption = QLabel(w.NHS_NUMBER)
         nhs_caption.setBuddy(self.nhs)
         nhs_row = QHBoxLayout()
         nhs_row.addWidget(nhs_caption)
         nhs_row.addWidget(self.nhs, 1)
         nhs_row.addWidget(self.find_button)
-        by_number = named(QGroupBox("Find by NHS number"), "Find by NHS number")
+        by_number = named(QGroupBox(w.FIND_BY_NUMBER), w.FIND_BY_NUMBER)
         by_number_layout = QVBoxLayout(by_number)
         by_number_layout.addLayout(nhs_row)
         by_number_layout.addWidget(self.nhs_hint)
 
-        self.family = self._line("Family name", "Required")
-        self.given = self._line("Given name", "Optional; helps when several people match")
-        self.gender = named(QComboBox(), "Gender", "Required")
-        self.gender.addItem(CHOOSE, "")
+        self.family = self._line(w.FAMILY_NAME, w.REQUIRED)
+        self.given = self._line(w.GIVEN_NAME, w.GIVEN_NAME_HINT)
+        self.gender = named(QComboBox(), w.GENDER, w.REQUIRED)
+        self.gender.addItem(w.CHOOSE, "")
         for gender in (Gender.FEMALE, Gender.MALE, Gender.NOT_KNOWN, Gender.NOT_SPECIFIED):
             self.gender.addItem(gender.display, gender.display)
-        self.birth = self._line("Date of birth", "One date, for example 31-Jan-1980")
-        self.birth.setPlaceholderText("For example 31-Jan-1980")
-        self.postcode = self._line("Postcode", "Optional, for example AB1 2CD")
-        self.postcode.setPlaceholderText("Optional")
-        self.search_button = named(QPushButton("&Search"), "Search PDS by these details")
+        self.birth = self._line(w.BIRTH, w.BIRTH_HINT)
+        self.birth.setPlaceholderText(w.BIRTH_PLACEHOLDER)
+        self.postcode = self._line(w.POSTCODE, w.POSTCODE_HINT)
+        self.postcode.setPlaceholderText(w.OPTIONAL)
+        self.search_button = named(QPushButton(w.SEARCH), w.SEARCH_NAME)
         self.search_button.clicked.connect(self.search)
         self.field_messages: dict[str, QLabel] = {"nhs_number": self.nhs_hint}
         self._fields: dict[str, QWidget] = {"nhs_number": self.nhs}
         form = QFormLayout()
-        for field, caption, widget in (
-            ("family_name", "&Family name", self.family),
-            ("given_name", "&Given name", self.given),
-            ("gender", "G&ender", self.gender),
-            ("date_of_birth", "&Date of birth", self.birth),
-            ("postcode", "&Postcode", self.postcode),
+        for field, widget in (
+            ("family_name", self.family),
+            ("given_name", self.given),
+            ("gender", self.gender),
+            ("date_of_birth", self.birth),
+            ("postcode", self.postcode),
         ):
+            caption = w.CAPTIONS[field]
             message = self._field_message(caption.replace("&", ""))
             column = QVBoxLayout()
             column.setSpacing(2)
@@ -80,18 +86,18 @@ class SearchPanel(QWidget):
             form.addRow(caption_label, column)
             self.field_messages[field] = message
             self._fields[field] = widget
-        by_details = named(QGroupBox("Or search PDS by details"), "Search PDS by details")
+        by_details = named(QGroupBox(w.FIND_BY_DETAILS), w.FIND_BY_DETAILS_NAME)
         details_layout = QVBoxLayout(by_details)
         details_layout.addLayout(form)
         details_layout.addWidget(self.search_button)
 
-        self.result = MessagePanel("Search result")
+        self.result = MessagePanel(w.SEARCH_RESULT)
         self.busy = label()
-        self.cancel = named(QPushButton("Cance&l"), "Cancel the search")
+        self.cancel = named(QPushButton(w.CANCEL_SEARCH), w.CANCEL_SEARCH_NAME)
         busy_row = QHBoxLayout()
         busy_row.addWidget(self.busy, 1)
         busy_row.addWidget(self.cancel)
-        self.saving_note = label(WAIT_FOR_SAVE)
+        self.saving_note = label(w.WAIT_FOR_SAVE)
 
         layout = QVBoxLayout(self)
         layout.addWidget(by_number)
@@ -114,6 +120,7 @@ class SearchPanel(QWidget):
         if not self.find_button.isEnabled():
             return
         self._clear_messages()
+        self.started.emit()
         self._controller.look_up(self.nhs.text())
 
     def _look_up_typed(self) -> None:
@@ -123,6 +130,7 @@ class SearchPanel(QWidget):
         if not self.search_button.isEnabled():
             return
         self._clear_messages()
+        self.started.emit()
         self._controller.trace(
             family_name=self.family.text(),
             given_name=self.given.text(),
@@ -186,7 +194,7 @@ class SearchPanel(QWidget):
 
     def _field_message(self, name: str) -> QLabel:
         message = label()
-        message.setAccessibleName(f"{name} message")
+        message.setAccessibleName(w.FIELD_MESSAGE.format(field=name))
         message.hide()
         return message
 

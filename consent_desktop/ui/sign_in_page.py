@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
 
 from consent_desktop.controller.controller import Controller
+from consent_desktop.ui import wording as w
 from consent_desktop.ui.passcode_page import PasscodePage
 from consent_desktop.ui.text import label, named
 from consent_desktop.ui.training_panel import TrainingCardPanel, TrainingKit
@@ -12,21 +13,19 @@ from consent_desktop.ui.training_panel import TrainingCardPanel, TrainingKit
 
 class SignInPage(PasscodePage):
     def __init__(self, controller: Controller, training: TrainingKit | None) -> None:
-        super().__init__(controller, "&Sign in", "Sign in", "sign in", controller.sign_in)
-        named(self, "Sign in")
+        super().__init__(controller, w.SIGN_IN_BUTTON, w.SIGN_IN, "sign in", controller.sign_in)
+        named(self, w.SIGN_IN)
         browser = not controller.sign_in_needs_pin  # CIS2: the user signs in in the system browser
-        self.title = label(
-            "Sign in with NHS CIS2" if browser else "Sign in with your NHS smartcard", factor=1.6, bold=True
-        )
+        self.title = label(w.SIGN_IN_WITH_CIS2 if browser else w.SIGN_IN_WITH_CARD, factor=1.6, bold=True)
         self.title.setObjectName("pageTitle")
-        self.provider = label(f"Sign-in service: {controller.provider_name}")
+        self.provider = label(w.SIGN_IN_SERVICE.format(name=controller.provider_name))
         self.notice = label(controller.provider_notice)
         self.notice.setVisible(bool(controller.provider_notice))
         self.pin.setVisible(not browser)
-        self.browser_sign_in = named(QPushButton("&Sign in in the browser\N{HORIZONTAL ELLIPSIS}"), "Sign in with CIS2")
+        self.browser_sign_in = named(QPushButton(w.SIGN_IN_IN_BROWSER), w.SIGN_IN_IN_BROWSER_NAME)
         self.browser_sign_in.setDefault(True)
         self.browser_sign_in.clicked.connect(self._sign_in_in_browser)
-        self.cancel = named(QPushButton("&Cancel sign-in"), "Cancel sign-in")
+        self.cancel = named(QPushButton(w.CANCEL_SIGN_IN), w.CANCEL_SIGN_IN_NAME)
         self.cancel.clicked.connect(controller.cancel_sign_in)
         browser_row = QHBoxLayout()
         browser_row.addWidget(self.browser_sign_in)
@@ -60,7 +59,7 @@ class SignInPage(PasscodePage):
         self._update()
 
     def _sign_in_in_browser(self) -> None:
-        self._begin("Sign in in the browser window that has opened, then come back here.")
+        self._begin(w.SIGN_IN_BROWSER_WAIT)
         self._controller.sign_in()
 
     def _update(self) -> None:

@@ -1,6 +1,8 @@
 """Training mode on screen: a banner that says no real patient data is involved, and the software card "reader".
 
-The UI never imports the sandbox: the training launcher describes its cards in a :class:`TrainingKit`.
+The card can be taken out at any time, as a real one can: from the banner on every screen (that is how staff
+learn the lock), and put in again from the sign-in and lock screens. The UI never imports the sandbox: the
+training launcher describes its cards in a :class:`TrainingKit`.
 """
 
 from __future__ import annotations
@@ -11,13 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from consent_desktop.controller.controller import Controller
-from consent_desktop.ui.resources import pixmap
-from consent_desktop.ui.text import label, named
-
-BANNER_TEXT = (
-    "TRAINING MODE \N{EM DASH} a practice Spine on this computer with invented patients. No real patient data is "
-    "involved, and nothing is sent to the NHS."
-)
+from consent_desktop.ui import wording as w
+from consent_desktop.ui.text import icon_label, label, named
 
 
 @dataclass(frozen=True)
@@ -35,42 +32,73 @@ class TrainingKit:
         for card in self.cards:
             if card.token_label == token_label:
                 return card.description
-        return "no card" if token_label is None else token_label
+        return w.TRAINING_NOTHING_IN_READER if token_label is None else token_label
+
+
+def _take_out(controller: Controller) -> None:
+    reader = controller.training_card
+    if reader is not None:
+        reader.remove()
 
 
 class TrainingBanner(QFrame):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    """Always on screen in training mode, with the one card action that is always allowed: taking it out."""
+
+    def __init__(self, controller: Controller, kit: TrainingKit, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trainingBanner")
-        icon = QLabel()
-        icon.setPixmap(pixmap("training", 28, self.devicePixelRatioF()))
-        icon.setAccessibleName("Training")
-        text = label(BANNER_TEXT, bold=True)
-        named(self, "Training mode", BANNER_TEXT)
+        self._controller = controller
+        self._kit = kit
+        text = label(w.TRAINING_BANNER, bold=True)
+        named(self, w.TRAINING_MARKER, w.TRAINING_BANNER)
+        self.in_reader = label()
+        self.remove = named(QPushButton(w.REMOVE_CARD), w.REMOVE_CARD_NAME)
+        self.remove.clicked.connect(lambda: _take_out(controller))
+        words = QGridLayout()
+        words.addWidget(text, 0, 0)
+        words.addWidget(self.in_reader, 1, 0)
         layout = QHBoxLayout(self)
-        layout.addWidget(icon)
-        layout.addWidget(text, 1)
+        layout.addWidget(icon_label("training", 28, w.TRAINING_MARKER), 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(words, 1)
+        layout.addWidget(self.remove, 0, Qt.AlignmentFlag.AlignVCenter)
+        controller.card_status.connect(self._card_changed)  # a bound method: disconnected when the banner goes
+        self.refresh()
+
+    def show_card_controls(self, shown: bool) -> None:
+        """Hidden where the screen has the full card panel, so no action is offered twice."""
+        self.in_reader.setVisible(shown)
+        self.remove.setVisible(shown)
+
+    def _card_changed(self, _status: object) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        inserted = self._controller.card_in_reader
+        self.in_reader.setText(
+            w.TRAINING_CARD_IN.format(card=self._kit.describe(inserted)) if inserted else w.TRAINING_NO_CARD
+        )
+        self.remove.setEnabled(inserted is not None)
 
 
 class TrainingCardPanel(QGroupBox):
     """Put a test user's software card in the reader, or take it out, as a trainee would with a real card."""
 
     def __init__(self, controller: Controller, kit: TrainingKit, parent: QWidget | None = None) -> None:
-        super().__init__("Training smartcards", parent)
-        named(self, "Training smartcards", "Insert or remove a test user's software smartcard")
+        super().__init__(w.TRAINING_CARDS, parent)
+        named(self, w.TRAINING_CARDS, w.TRAINING_CARDS_DESCRIPTION)
         self._controller = controller
         self._kit = kit
-        self.passcode = label(f"The passcode of every training card is {kit.passcode}.", bold=True)
+        self.passcode = label(w.TRAINING_PASSCODE.format(passcode=kit.passcode), bold=True)
         self.in_reader = label()
-        self.cards = named(QComboBox(), "Training card to insert")
+        self.cards = named(QComboBox(), w.TRAINING_CHOOSE_NAME)
         for card in kit.cards:
             self.cards.addItem(card.description, card.token_label)
-        chooser = QLabel("Training &card")
+        chooser = QLabel(w.TRAINING_CHOOSE)
         chooser.setBuddy(self.cards)
-        self.insert = named(QPushButton("&Insert"), "Insert the chosen training card")
-        self.remove = named(QPushButton("Re&move"), "Remove the training card from the reader")
+        self.insert = named(QPushButton(w.TRAINING_INSERT), w.TRAINING_INSERT_NAME)
+        self.remove = named(QPushButton(w.TRAINING_REMOVE), w.TRAINING_REMOVE_NAME)
         self.insert.clicked.connect(self._insert)
-        self.remove.clicked.connect(self._remove)
+        self.remove.clicked.connect(lambda: _take_out(controller))
         grid = QGridLayout(self)
         grid.addWidget(self.passcode, 0, 0, 1, 4)
         grid.addWidget(self.in_reader, 1, 0, 1, 4)
@@ -88,7 +116,7 @@ class TrainingCardPanel(QGroupBox):
 
     def refresh(self) -> None:
         inserted = self._controller.card_in_reader
-        self.in_reader.setText(f"In the reader: {self._kit.describe(inserted)}")
+        self.in_reader.setText(w.TRAINING_IN_READER.format(card=self._kit.describe(inserted)))
         self.in_reader.setAccessibleName(self.in_reader.text())
         self.remove.setEnabled(inserted is not None)
         if inserted is not None:
@@ -101,8 +129,3 @@ class TrainingCardPanel(QGroupBox):
         token_label = self.cards.currentData(Qt.ItemDataRole.UserRole)
         if reader is not None and isinstance(token_label, str):
             reader.insert(token_label)
-
-    def _remove(self) -> None:
-        reader = self._controller.training_card
-        if reader is not None:
-            reader.remove()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -395,3 +396,116 @@ def test_a_removal_on_another_thread_stops_the_next_request(rig: Rig) -> None:
     presence_thread.join()
 
     assert refusal_of(rig.session) == LOCKED_BY_REMOVAL
+
+
+class HeldCardCheck(FakePresence):
+    """A reader whose "is the card in?" does not answer until the test lets it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = threading.Event()
+        self.answer = threading.Event()
+
+    def card_present(self) -> bool:
+        self.asked.set()
+        assert self.answer.wait(10), "the test never let the reader answer"
+        return super().card_present()
+
+
+def answers_at_once(read: Callable[[], object]) -> bool:
+    """Whether ``read`` returns within a second on another thread (it would block on a lock held elsewhere)."""
+    done = threading.Event()
+    reader = threading.Thread(target=lambda: (read(), done.set()), daemon=True)
+    reader.start()
+    return done.wait(1.0)
+
+
+@pytest.mark.hazard("HAZ-009")
+def test_the_state_can_be_read_while_the_reader_is_slow_to_answer() -> None:
+    presence = HeldCardCheck()
+    session = Session(AuthSettings(), presence=presence)
+    session.begin_sign_in()
+    session.sign_in_succeeded(signed_in(users.RECEPTIONIST))
+    request = threading.Thread(target=session.require_active)
+    request.start()
+    assert presence.asked.wait(5)
+
+    assert answers_at_once(lambda: session.state)  # the GUI thread's question
+    assert answers_at_once(session.change_consent_check)
+
+    presence.answer.set()
+    request.join()
+
+
+@pytest.mark.hazard("HAZ-007")
+def test_a_card_pulled_while_the_reader_was_asked_still_refuses_the_request() -> None:
+    presence = HeldCardCheck()
+    session = Session(AuthSettings(), presence=presence)
+    presence.start(session.card_event)
+    session.begin_sign_in()
+    session.sign_in_succeeded(signed_in(users.RECEPTIONIST))
+    refused: list[BaseException] = []
+
+    def request() -> None:
+        try:
+            session.require_active()
+        except SessionNotActive as error:
+            refused.append(error)
+
+    asking = threading.Thread(target=request)
+    asking.start()
+    assert presence.asked.wait(5)
+    presence.fire("removed")  # the removal event arrives while the reader is being asked (and says "present")
+    presence.present = True
+    presence.answer.set()
+    asking.join()
+
+    assert [error.user_message for error in refused] == [LOCKED_BY_REMOVAL]  # checked again as it now is
+
+
+@pytest.mark.hazard("HAZ-007", "HAZ-009")
+def test_the_state_can_be_read_while_a_listener_is_slow() -> None:
+    """A listener that takes its time (the audit on a slow disk) holds up nobody who only asks the state."""
+    rig = Rig()
+    rig.sign_in(users.RECEPTIONIST)
+    writing, finish = threading.Event(), threading.Event()
+
+    def slow_audit(change: SessionChange) -> None:
+        writing.set()
+        assert finish.wait(10), "the test never let the listener finish"
+
+    rig.session.add_listener(slow_audit)
+    removal = threading.Thread(target=rig.presence.fire, args=("removed",))
+    removal.start()
+    assert writing.wait(5)
+
+    assert answers_at_once(lambda: rig.session.state)
+    assert rig.session.state is SessionState.LOCKED  # the new state holds before every listener has heard
+
+    finish.set()
+    removal.join()
+
+
+def test_listeners_hear_transitions_from_several_threads_in_order() -> None:
+    """A transition made while another thread is telling listeners is told after it, never before."""
+    rig = Rig()
+    rig.sign_in(users.RECEPTIONIST)
+    telling, finish = threading.Event(), threading.Event()
+    order: list[SessionState] = []
+
+    def slow_first(change: SessionChange) -> None:
+        if change.state is SessionState.LOCKED:
+            telling.set()
+            assert finish.wait(10)
+        order.append(change.state)
+
+    rig.session.add_listener(slow_first)
+    removal = threading.Thread(target=rig.presence.fire, args=("removed",))
+    removal.start()
+    assert telling.wait(5)
+    rig.session.sign_out()  # returns at once: the lock's telling is still under way, and tells this after it
+    finish.set()
+    removal.join()
+
+    assert order == [SessionState.LOCKED, SessionState.SIGNED_OUT]
+    assert rig.states[-2:] == [SessionState.LOCKED, SessionState.SIGNED_OUT]

@@ -29,8 +29,8 @@ class RecordingTransport(SpineTransport):
         super().__init__(settings.spine, settings.tls)
         self.exchanges: list[tuple[bytes, HttpAnswer]] = []
 
-    def post(self, url: str, action: str, body: bytes) -> HttpAnswer:
-        answer = super().post(url, action, body)
+    def post(self, url: str, action: str, body: bytes, *, deadline: float | None = None) -> HttpAnswer:
+        answer = super().post(url, action, body, deadline=deadline)
         self.exchanges.append((body, answer))
         return answer
 

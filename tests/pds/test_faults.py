@@ -50,7 +50,10 @@ def test_persistent_soap_fault_gives_up_after_three_attempts(
     with pytest.raises(SoapFault) as failed:
         pds.trace(QUERY)
     assert failed.value.retryable
-    assert failed.value.user_message == "Spine could not process the request just now. Try again in a moment."
+    assert failed.value.user_message == (
+        "Spine could not process the request just now: it could not be stored for processing (Spine code 208). "
+        "Try again in a moment."
+    )
     assert gate.asked == 3
 
 

@@ -43,6 +43,8 @@ SAVED = frozenset({SAVED_CONFIRMED, SAVED_ACKNOWLEDGED})
 
 OPERATION_TIMEOUT_MS = 20_000
 LOOK_UP, READ, CHANGE = "look up", "read consent", "change consent"  # the controller's names for them
+RECHECK = "read the change again"  # a later reading of a change that could not be confirmed
+RECHECK_AFTER_MS = (1_500, 3_000, 6_000)  # the app's schedule (about a minute), shortened
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,13 @@ def other_choice(choice: ConsentChoice) -> ConsentChoice:
 
 
 def client_settings(config: Path, data_dir: Path, *, read_timeout: float | None = None) -> Settings:
-    """The sandbox's client configuration, with the audit under ``data_dir`` and, if given, a shorter timeout."""
+    """The sandbox's client configuration, with the audit under ``data_dir`` and, if given, a shorter timeout (and
+    deadlines of twice that)."""
     settings = load_settings([TomlFileSource(config, "sandbox client.toml")])
-    spine = settings.spine if read_timeout is None else dataclasses.replace(settings.spine, read_timeout=read_timeout)
+    spine = settings.spine
+    if read_timeout is not None:
+        deadline = 2 * read_timeout
+        spine = dataclasses.replace(spine, read_timeout=read_timeout, read_deadline=deadline, change_deadline=deadline)
     return dataclasses.replace(settings, spine=spine, app=dataclasses.replace(settings.app, data_dir=data_dir))
 
 
@@ -115,12 +121,13 @@ class Desk:
         self.qtbot = qtbot
         self.audit: AuditLog = controller.workstation.parts.audit
         # action -> what the controller reported for it, in order: a result, or the error it emitted instead
-        self.outcomes: dict[str, list[object]] = {LOOK_UP: [], READ: [], CHANGE: []}
+        self.outcomes: dict[str, list[object]] = {LOOK_UP: [], READ: [], CHANGE: [], RECHECK: []}
         self.crashes: list[object] = []
         self._started: dict[tuple[str, int], float] = {}
         controller.patient_shown.connect(self.outcomes[LOOK_UP].append)
         controller.consent_loaded.connect(self.outcomes[READ].append)
         controller.save_finished.connect(self.outcomes[CHANGE].append)
+        controller.save_rechecked.connect(self.outcomes[RECHECK].append)
         controller.failed.connect(self._failed)
         controller.crashed.connect(self.crashes.append)
 
@@ -181,6 +188,9 @@ class Desk:
     def consent_changes(self) -> list[AuditEntry]:
         return [entry for entry in self.audit.entries() if entry.event == "consent-change"]
 
+    def rechecks(self) -> list[AuditEntry]:
+        return [entry for entry in self.audit.entries() if entry.event == "consent-recheck"]
+
     # --- internals ---------------------------------------------------------------------------------------------
 
     def _change(self, patient: Patient, shown: ConsentRecord | None, choice: ConsentChoice) -> None:
@@ -216,10 +226,17 @@ def told(outcome: object, seconds: float = 0.0) -> Told:
 
 
 @contextmanager
-def open_desk(config: Path, data_dir: Path, qtbot: QtBot, *, read_timeout: float | None = None) -> Iterator[Desk]:
+def open_desk(
+    config: Path,
+    data_dir: Path,
+    qtbot: QtBot,
+    *,
+    read_timeout: float | None = None,
+    recheck_after_ms: tuple[int, ...] = RECHECK_AFTER_MS,
+) -> Iterator[Desk]:
     """A started workstation for a sandbox's client configuration (not yet signed in); shut down afterwards."""
     settings = client_settings(config, data_dir, read_timeout=read_timeout)
-    controller = Controller(assemble(settings), progress_delay_ms=50)
+    controller = Controller(assemble(settings), progress_delay_ms=50, recheck_after_ms=recheck_after_ms)
     desk = Desk(controller, qtbot)
     with qtbot.waitSignal(controller.card_status, timeout=OPERATION_TIMEOUT_MS):
         controller.start()

@@ -37,10 +37,11 @@ class Figures:
                 "told and the sandbox's store disagree"
             )
             width = max(len(case.fault) for case in self.matrix)
+            told_width = max(len(case.told) for case in self.matrix)
             for case in self.matrix:
                 flag = "" if case.agrees else "   <-- DISAGREE"
                 lines.append(
-                    f"  {case.operation:<15} {case.fault:<{width}}  {case.told:<34} store {case.store:<10}"
+                    f"  {case.operation:<15} {case.fault:<{width}}  {case.told:<{told_width}} store {case.store:<10}"
                     f" {case.seconds:6.2f} s{flag}"
                 )
         if self.soak:

@@ -81,22 +81,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
 
+    do_GET = do_POST  # noqa: N815 - the standard library's name; an identity provider's discovery is a GET
+
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the tests report what matters."""
 
 
 class HostileSpine:
-    """Serves ``https://127.0.0.1:PORT/sync-service``, requiring a client certificate from the sandbox's TLS CA."""
+    """Serves ``https://127.0.0.1:PORT/sync-service``, requiring a client certificate from the sandbox's TLS CA
+    (unless ``client_certificate`` is False: a sign-in service asks for none)."""
 
-    def __init__(self, data: SandboxData, responder: Responder) -> None:
+    def __init__(self, data: SandboxData, responder: Responder, *, client_certificate: bool = True) -> None:
         self._server = _Server(responder)
-        context = sandbox_http.server_context(data.pem("server"), data.key("server"), data.pem("tls-ca"))
+        client_ca = data.pem("tls-ca") if client_certificate else None
+        context = sandbox_http.server_context(data.pem("server"), data.key("server"), client_ca)
         self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
+    def origin(self) -> str:
+        return f"https://{HOST}:{self._server.server_address[1]}"
+
+    @property
     def url(self) -> str:
-        return f"https://{HOST}:{self._server.server_address[1]}/sync-service"
+        return f"{self.origin}/sync-service"
 
     @property
     def requests(self) -> list[bytes]:

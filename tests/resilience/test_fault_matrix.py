@@ -6,6 +6,8 @@ result's headline, a record, a patient, or an error) with what the sandbox's sto
 
 - a change is "saved" only if the store holds it, "not saved" only if the store is untouched, and "could not
   confirm" always says "check again"; the local audit has one entry for every change that reached Spine;
+- where Spine applies a change late (after its answer timed out, or before reads see it), the user is first told
+  "could not confirm" and then, read again in place, "saved" — never "not saved";
 - a read shows the patient asked about, as the store holds them, or a plain error — never a wrong record;
 - afterwards, with the fault gone, a read shows the truth.
 
@@ -14,6 +16,7 @@ Every case is counted; the counts and any disagreement are printed at the end of
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +25,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from consent_desktop.config import Settings
-from consent_desktop.domain.consent import ConsentRecord
+from consent_desktop.domain.consent import ConsentRecord, SaveResult
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.domain.patient import Patient
 from consent_desktop.sandbox import patients
@@ -40,6 +43,7 @@ from tests.resilience.desk import (
     NOT_SAVED,
     PATIENT,
     READ,
+    RECHECK,
     RECORD,
     SAVED_ACKNOWLEDGED,
     SAVED_CONFIRMED,
@@ -56,6 +60,7 @@ from tests.resilience.desk import (
     read_agrees,
     stored,
 )
+from tests.resilience.desk import told as what_is_told
 from tests.resilience.figures import FIGURES, MatrixCase
 from tests.resilience.sandbox_process import SandboxProcess
 
@@ -73,12 +78,13 @@ class Fault:
 
 FAULTS = {
     "latency past the timeout": Fault("latency", str(READ_TIMEOUT + 0.6)),
-    "HTTP 503": Fault("http-503"),
-    "HTML error page": Fault("html"),
+    "HTTP 503 page, nothing stored": Fault("http-503"),
+    "HTTP 503 page after Spine processed it": Fault("http-503-after-commit"),
+    "HTML error page, nothing stored": Fault("html"),
     "SOAP fault 200": Fault("soap-fault-200"),
     "SOAP fault 206": Fault("soap-fault-206"),
     "SOAP fault 208": Fault("soap-fault-208"),
-    "AE 400/35160": Fault("reject-35160"),
+    "AE 400/35160, Spine's template RelatesTo": Fault("reject-35160"),
     "malformed XML": Fault("malformed"),
     "empty body": Fault("empty"),
     "dropped before commit": Fault("drop-before-commit"),
@@ -86,10 +92,18 @@ FAULTS = {
     "answer to another message": Fault("other-message"),
     "answer about another patient": Fault("other-patient"),
     "TLS handshake refused": Fault("tls-refuse", times=None),
+    "answer trickled a byte at a time": Fault("trickle", "0.05"),
+    "committed late, after the re-read": Fault("late-commit", "1"),
+    "stored, but reads see it late": Fault("hold-write", "2.5"),
 }
+CHANGES_ONLY = {"committed late, after the re-read", "stored, but reads see it late"}
+THEN = " \N{RIGHTWARDS ARROW} "  # what the user is told first, then when the change is read again in place
 
-# What each operation must end in, fault by fault. Reads are retried only when that is safe (a SOAP fault Spine
-# marks retriable); a change is never re-sent, and an unknown outcome is settled by reading Spine again.
+# What each operation must end in, fault by fault, from what Spine would have stored and when. Reads are
+# retried only when that is safe (a SOAP fault Spine marks retriable); a change is never re-sent. It is "not
+# saved" only when Spine refused it or it never left; otherwise an unknown outcome is settled by reading Spine
+# again — "saved" if Spine already holds it, "could not confirm" if not (Spine may yet apply it) — and read again
+# in place a few times while the patient is open.
 EXPECTED: dict[str, dict[str, str]] = {
     LOOK_UP: {
         "SOAP fault 200": PATIENT,
@@ -103,25 +117,38 @@ EXPECTED: dict[str, dict[str, str]] = {
     },
     CHANGE: {
         "latency past the timeout": SAVED_CONFIRMED,  # the sandbox commits, then answers late
-        "HTTP 503": NOT_SAVED,
-        "HTML error page": NOT_SAVED,
-        "SOAP fault 200": NOT_SAVED,
+        "HTTP 503 page, nothing stored": UNCONFIRMED,  # sent: a web page is not Spine saying it did nothing
+        "HTTP 503 page after Spine processed it": SAVED_CONFIRMED,
+        "HTML error page, nothing stored": UNCONFIRMED,
+        "SOAP fault 200": NOT_SAVED,  # Spine's messaging layer: the message was not processed
         "SOAP fault 206": NOT_SAVED,
         "SOAP fault 208": NOT_SAVED,
-        "AE 400/35160": NOT_SAVED,
+        "AE 400/35160, Spine's template RelatesTo": NOT_SAVED,  # Spine's refusal, tied by its messageRef
         "malformed XML": SAVED_CONFIRMED,
         "empty body": SAVED_CONFIRMED,
-        "dropped before commit": NOT_SAVED,
+        "dropped before commit": UNCONFIRMED,  # the connection died after sending: Spine may have it
         "dropped after commit": SAVED_CONFIRMED,
         "answer to another message": SAVED_CONFIRMED,
-        "TLS handshake refused": NOT_SAVED,
+        "TLS handshake refused": NOT_SAVED,  # refused before any byte of the request was sent
+        "answer trickled a byte at a time": SAVED_CONFIRMED,  # stored; the deadline ends the answer; read back
+        "committed late, after the re-read": UNCONFIRMED + THEN + SAVED_CONFIRMED,
+        "stored, but reads see it late": UNCONFIRMED + THEN + SAVED_CONFIRMED,
     },
 }
 # What each case proves (docs/safety/hazard-log.md): the patient and the consent shown are the truth, a change's
 # outcome is never overstated or understated, Spine being unavailable is said plainly, and an answer that is not
 # Spine's own is never believed.
-HAZARDS = {LOOK_UP: ("HAZ-001", "HAZ-009"), READ: ("HAZ-002", "HAZ-009"), CHANGE: ("HAZ-003", "HAZ-004", "HAZ-009")}
-NOT_SPINES_OWN = {"HTML error page", "malformed XML", "answer to another message", "answer about another patient"}
+HAZARDS = {
+    LOOK_UP: ("HAZ-001", "HAZ-009"),
+    READ: ("HAZ-002", "HAZ-009"),
+    CHANGE: ("HAZ-003", "HAZ-004", "HAZ-009", "HAZ-016"),
+}
+NOT_SPINES_OWN = {
+    "HTML error page, nothing stored",
+    "malformed XML",
+    "answer to another message",
+    "answer about another patient",
+}
 CASES = [
     pytest.param(
         operation,
@@ -131,7 +158,7 @@ CASES = [
     )
     for operation in (LOOK_UP, READ, CHANGE)
     for fault in FAULTS
-    if operation != CHANGE or fault in EXPECTED[CHANGE]
+    if (fault in EXPECTED[CHANGE] if operation == CHANGE else fault not in CHANGES_ONLY)
 ]
 
 
@@ -199,8 +226,12 @@ def run_case(desk: Desk, store: Store, operation: str, fault_label: str, patient
         else:
             shown = desk.read_consent(NUMBER) if fault_label != "TLS handshake refused" else None
             record_shown = shown.value if shown is not None and isinstance(shown.value, ConsentRecord) else None
+            marks = (len(desk.outcomes[RECHECK]), len(desk.rechecks()))
             told = desk.change(patient, record_shown, other_choice(before.choice))
             agrees = judge_change(desk, store, before, audited, told)[1]
+            if THEN in expected(operation, fault_label) and told.kind == UNCONFIRMED:
+                told, settled = read_again_in_place(desk, store, before, told, marks)
+                agrees = agrees and settled
     finally:
         store.clear_faults()
     after = stored(store, NHS)
@@ -210,6 +241,26 @@ def run_case(desk: Desk, store: Store, operation: str, fault_label: str, patient
         agrees = agrees and after == before  # a read never changes anything
     record(operation, fault_label, told, describe(before, after), agrees)
     return told, agrees
+
+
+def read_again_in_place(
+    desk: Desk, store: Store, before: Stored, first: Told, marks: tuple[int, int]
+) -> tuple[Told, bool]:
+    """The change the user was told "could not confirm" about, read again by the app while the patient is open
+    (``marks``: the app's readings and their audit entries before the change): what the user is told then, after
+    the first telling, and whether that agrees with the store and with the audit of each reading."""
+    started = time.perf_counter()
+    later = what_is_told(desk.wait(RECHECK, marks[0], timeout_ms=30_000))
+    after = stored(store, NHS)
+    readings = desk.rechecks()[marks[1] :]
+    agrees = (
+        change_agrees(later, before, after, other_choice(before.choice))
+        and bool(readings)
+        and isinstance(later.value, SaveResult)
+        and readings[-1].outcome.startswith(later.value.outcome.value)
+    )
+    seconds = first.seconds + time.perf_counter() - started
+    return Told(first.kind + THEN + later.kind, f"{first.text}{THEN}{later.text}", later.value, seconds), agrees
 
 
 @pytest.mark.parametrize(("operation", "fault"), CASES)
@@ -333,11 +384,7 @@ RESTARTS = {
     # label: the operation, the faults that hold the request at Spine, what may be told
     "look up": (LOOK_UP, [("latency", "5")], {ERROR}),
     "read consent": (READ, [("latency", "5")], {ERROR}),
-    "change, killed before committing": (
-        CHANGE,
-        [("drop-before-commit", ""), ("latency", "5")],
-        {NOT_SAVED, UNCONFIRMED},
-    ),
+    "change, killed before committing": (CHANGE, [("drop-before-commit", ""), ("latency", "5")], {UNCONFIRMED}),
     "change, killed after committing": (CHANGE, [("latency", "5")], {SAVED_CONFIRMED, UNCONFIRMED}),
 }
 

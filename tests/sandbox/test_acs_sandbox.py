@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from lxml import etree
 
 from consent_desktop.config import Settings
 from consent_desktop.domain.consent import ConsentChoice, ConsentFunction, Permission
-from consent_desktop.domain.errors import PatientNotFound, SpineRejected
+from consent_desktop.domain.errors import PatientNotFound, SpineRejected, SpineTimeout
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.spine import acs_messages
@@ -19,10 +22,11 @@ from consent_desktop.spine import namespaces as ns
 from consent_desktop.spine.acs_client import AcsClient
 from consent_desktop.spine.envelope import OutgoingMessage, SoapFault, read_envelope
 from consent_desktop.spine.exchange import SpineEndpoint
-from consent_desktop.spine.transport import SpineTransport
+from consent_desktop.spine.transport import SpineTransport, tls_context
 from tests.conftest import TEST_IDENTITY
 
 NHS = NhsNumber.parse("9434765919")
+OPTED_OUT = {"Store": "No", "View": "No"}
 Mutation = Callable[[etree._Element], None]
 
 
@@ -228,3 +232,97 @@ def test_changes_survive_a_restart(tmp_path: Path) -> None:
         # the seeded opt-out that was never touched is still there, and was not re-seeded over a change
         assert acs.get_consent(NhsNumber.parse("9990000018")).choice is ConsentChoice.OPTED_OUT
         transport.close()
+
+
+# --- Spine's own timing and answer shapes, as faults ------------------------------------------------------------
+
+
+def built(settings: Settings, *, get: bool = False, nhs: NhsNumber = NHS) -> OutgoingMessage:
+    spine = settings.spine
+    addressing = {"to": spine.acs_endpoint, "spine_asid": spine.acs_receiver_asid, "local_asid": spine.local_asid}
+    if get:
+        return acs_messages.build_get(nhs, TEST_IDENTITY, now=datetime.now(UTC), **addressing)
+    return acs_messages.build_set(nhs, ConsentChoice.OPTED_OUT, TEST_IDENTITY, now=datetime.now(UTC), **addressing)
+
+
+def header_text(body: bytes, name: str) -> str | None:
+    return etree.fromstring(body).findtext(f"{{{ns.SOAP}}}Header/{{{ns.WSA}}}{name}")
+
+
+def until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()
+
+
+def test_acs_error_answers_carry_spines_template_relates_to(
+    sandbox_settings: Settings, transport: SpineTransport
+) -> None:
+    """As in the real error answer SCR's samples hold: RelatesTo is "uuid:example-request-GUID", and only the
+    acknowledgement's messageRef names the request."""
+    message = built(sandbox_settings, get=True, nhs=NhsNumber.parse("9990000050"))
+    http = transport.post(sandbox_settings.spine.acs_endpoint, message.interaction.action, message.body)
+    assert header_text(http.body, "RelatesTo") == "uuid:example-request-GUID"
+    reference = etree.fromstring(http.body).find(f".//{{{ns.HL7}}}messageRef/{{{ns.HL7}}}id")
+    assert reference is not None and reference.get("root") == message.hl7_id
+    accepted = built(sandbox_settings, get=True)
+    http = transport.post(sandbox_settings.spine.acs_endpoint, accepted.interaction.action, accepted.body)
+    assert header_text(http.body, "RelatesTo") == f"uuid:{accepted.message_id}"  # success answers echo it
+
+
+@pytest.mark.hazard("HAZ-016")
+def test_late_commit_holds_the_change_until_after_the_next_read(
+    sandbox: Sandbox, sandbox_settings: Settings, transport: SpineTransport, acs: AcsClient
+) -> None:
+    assert sandbox.store is not None
+    sandbox.store.set_fault("late-commit", "0.3", scope="set", times=1)
+    message = built(sandbox_settings)
+    with pytest.raises(SpineTimeout):  # no answer: held until the client gives up
+        transport.post(sandbox_settings.spine.acs_endpoint, message.interaction.action, message.body, deadline=0.5)
+    time.sleep(0.5)
+    assert sandbox.store.assertions(NHS.digits) == {}  # nobody has read the patient yet: still not stored
+    assert acs.get_consent(NHS).choice is ConsentChoice.ASK_PERMISSION  # the read sees the old value...
+    assert until(lambda: sandbox.store is not None and sandbox.store.assertions(NHS.digits) == OPTED_OUT)
+    assert [c.message_id for c in sandbox.store.changes(NHS.digits)] == [message.message_id] * 2  # ...then stored
+
+
+@pytest.mark.hazard("HAZ-016")
+def test_a_held_write_is_stored_and_acknowledged_but_read_late(sandbox: Sandbox, acs: AcsClient) -> None:
+    assert sandbox.store is not None
+    sandbox.store.set_fault("hold-write", "2", scope="set", times=1)
+    acs.set_consent(NHS, ConsentChoice.OPTED_OUT)  # AA, then the check read still shows the old value
+    assert sandbox.store.assertions(NHS.digits) == OPTED_OUT
+    assert acs.get_consent(NHS).choice is ConsentChoice.ASK_PERMISSION
+    assert until(lambda: acs.get_consent(NHS).choice is ConsentChoice.OPTED_OUT)
+
+
+def test_a_trickled_answer_arrives_one_byte_at_a_time(sandbox: Sandbox, sandbox_settings: Settings) -> None:
+    assert sandbox.store is not None
+    sandbox.store.set_fault("trickle", "0.01", scope="get", times=1)
+    message = built(sandbox_settings, get=True)
+    url = httpx.URL(sandbox_settings.spine.acs_endpoint)
+    context = tls_context(sandbox_settings.tls)
+    with (
+        socket.create_connection((url.host, url.port or 443), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname=url.host) as tls,
+    ):
+        tls.sendall(
+            f"POST {url.path} HTTP/1.1\r\nHost: {url.host}\r\nSOAPAction: {message.interaction.action}\r\n"
+            f"Content-Type: text/xml\r\nContent-Length: {len(message.body)}\r\n\r\n".encode()
+            + message.body
+        )
+        pieces = [tls.recv(4096) for _ in range(12)]
+    assert [len(piece) for piece in pieces] == [1] * 12
+    assert b"".join(pieces) == b"HTTP/1.1 200"
+
+
+def test_503_after_the_change_was_stored(
+    sandbox: Sandbox, sandbox_settings: Settings, transport: SpineTransport
+) -> None:
+    assert sandbox.store is not None
+    sandbox.store.set_fault("http-503-after-commit", scope="set", times=1)
+    message = built(sandbox_settings)
+    http = transport.post(sandbox_settings.spine.acs_endpoint, message.interaction.action, message.body)
+    assert http.status == 503 and b"Service Temporarily Unavailable" in http.body
+    assert sandbox.store.assertions(NHS.digits) == OPTED_OUT

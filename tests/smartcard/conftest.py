@@ -5,7 +5,7 @@
 - pcscd in the foreground, once per session, with vsmartcard's vpcd driver (readers ``Virtual PCD 00 00/01``),
   and vsmartcard's ``vicc`` as the card, started and stopped per test.
 
-Missing packages skip these tests with the package to install; CI installs them all (scripts/bootstrap.sh).
+A missing package fails these tests, naming it; scripts/bootstrap.sh installs them all.
 """
 
 from __future__ import annotations
@@ -28,12 +28,13 @@ from smartcard import scard
 from consent_desktop.auth.card import CardEvent
 from consent_desktop.auth.card_certificate import load_card_cas
 from consent_desktop.sandbox.softcard import SoftCards, provision
+from tests.required_packages import missing, require
 from tests.softhsm import require_softhsm, softhsm_conf_put_back
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PCSCD_SOCKET = Path("/run/pcscd/pcscd.comm")
 VPCD_DRIVER = Path("/usr/lib/pcsc/drivers/serial/libifdvpcd.so")
-VICC = Path("/usr/bin/vicc")
+VICC = Path("/usr/bin/vicc")  # vsmartcard-vpicc; its Python package comes from python3-virtualsmartcard
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 # Debian's vicc is broken as shipped: its package is outside sys.path, and it imports PyCrypto's ``Crypto`` where
 # Debian only has pycryptodome's ``Cryptodome`` (docs: smartcard.md section 2.3).
@@ -65,8 +66,9 @@ def trusted_cas(soft_cards: SoftCards) -> tuple[x509.Certificate, ...]:
 def pinlock_shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shim, compiled once per session."""
     gcc = shutil.which("gcc")
-    if gcc is None or not Path("/usr/include/p11-kit-1/p11-kit/pkcs11.h").is_file():
-        pytest.skip("gcc and libp11-kit-dev are needed to build the PIN-lock shim")
+    header = Path("/usr/include/p11-kit-1/p11-kit/pkcs11.h").is_file()
+    require("the PIN-lock module's build tools", [p for p, ok in (("gcc", gcc), ("libp11-kit-dev", header)) if not ok])
+    assert gcc is not None
     library = tmp_path_factory.mktemp("pinshim") / "libpinshim.so"
     source = FIXTURES / "pinlock_shim.c"
     flags = ["-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-I/usr/include/p11-kit-1"]
@@ -129,8 +131,8 @@ class PcscDaemon:
     """pcscd run by this test session, or a system pcscd found already running (``owned`` False).
 
     A system pcscd (one that answers on its socket before the session starts one) is reused rather than
-    replaced: it owns /run/pcscd, and killing another owner's daemon is not a test's business. The tests that kill
-    and restart pcscd skip in that case.
+    replaced: it owns /run/pcscd, and killing another owner's daemon is not a test's business. The test that kills
+    and restarts pcscd skips in that case (tests/allowed-skips.toml).
     """
 
     def __init__(self, log_path: Path) -> None:
@@ -172,26 +174,28 @@ class PcscDaemon:
 
 @pytest.fixture(scope="session")
 def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscDaemon]:
-    missing = [
-        name
-        for name, ok in (
-            ("pcscd", shutil.which("pcscd") is not None),
-            ("vsmartcard-vpcd", VPCD_DRIVER.is_file()),
-            ("python3-virtualsmartcard", VICC.is_file() and VICC_PACKAGE.is_dir() and SYSTEM_PYTHON.is_file()),
-            ("python3-pycryptodome", CRYPTODOME.is_dir()),
-        )
-        if not ok
-    ]
-    if missing:
-        pytest.skip(f"PC/SC test doubles not installed (Debian packages: {', '.join(missing)})")
+    require(
+        "pcscd with vsmartcard's virtual reader and card",
+        [
+            package
+            for package, ok in (
+                ("pcscd", shutil.which("pcscd") is not None),
+                ("vsmartcard-vpcd", VPCD_DRIVER.is_file()),
+                ("vsmartcard-vpicc", VICC.is_file()),
+                ("python3-virtualsmartcard", VICC_PACKAGE.is_dir() and SYSTEM_PYTHON.is_file()),
+                ("python3-pycryptodome", CRYPTODOME.is_dir()),
+            )
+            if not ok
+        ],
+    )
     daemon = PcscDaemon(tmp_path_factory.mktemp("pcscd") / "pcscd.log")
     try:
         if daemon.owned:
             if os.geteuid() != 0:
-                pytest.skip("starting pcscd needs root (it listens on /run/pcscd)")
+                pytest.fail("pcscd needs root to start (it owns /run/pcscd): run the tests as root", pytrace=False)
             daemon.start()
         elif len(_virtual_readers()) < 2:
-            pytest.skip("a system pcscd is running without the vpcd readers (install vsmartcard-vpcd, restart it)")
+            missing("a system pcscd with the vpcd readers (restart pcscd once it is installed)", ["vsmartcard-vpcd"])
         yield daemon
     finally:
         daemon.stop()

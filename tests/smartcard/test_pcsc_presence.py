@@ -10,6 +10,7 @@ import pytest
 from smartcard import scard
 
 from consent_desktop.auth import presence as presence_module
+from consent_desktop.auth.card import CardEvent
 from consent_desktop.auth.presence import PcscPresence
 from consent_desktop.domain.errors import NoReader
 from tests.smartcard.conftest import VIRTUAL_READER, EventLog, PcscDaemon, VirtualCard
@@ -33,7 +34,7 @@ def watching(pcscd: PcscDaemon, events: EventLog) -> Iterator[PcscPresence]:
 
 
 def _presence_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name in ("pcsc-presence", "pcsc-watchdog")]
+    return [t.name for t in threading.enumerate() if t.name in ("pcsc-presence", "pcsc-watchdog", "pcsc-events")]
 
 
 def _wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -66,7 +67,32 @@ def test_insertion_and_removal_are_reported_within_a_second(
 def test_presence_reports_on_its_own_thread(watching: PcscPresence, events: EventLog, vicc: VirtualCard) -> None:
     vicc.insert()
     events.wait_for("inserted")
-    assert events.events[0][2] == "pcsc-presence"
+    assert events.events[0][2] == "pcsc-events"
+
+
+@pytest.mark.hazard("HAZ-007")
+def test_a_slow_listener_neither_delays_the_reader_nor_looks_like_a_hung_one(
+    pcscd: PcscDaemon, vicc: VirtualCard
+) -> None:
+    """A listener that takes 3 s (the audit on a slow disk) over the insertion: the removal after it is still
+    reported, in order, and nothing claims the reader stopped answering (the watchdog calls 2 s silence a hang)."""
+    events = EventLog()
+
+    def slow(event: CardEvent) -> None:
+        if event.kind == "inserted":
+            time.sleep(3)
+        events(event)
+
+    presence = PcscPresence(allow_virtual_readers=True)
+    presence.start(slow)
+    try:
+        vicc.insert()
+        _wait_until(presence.card_present)
+        vicc.remove()
+        events.wait_for("removed", timeout=10.0)
+    finally:
+        presence.stop()
+    assert events.kinds() == ["inserted", "removed"]
 
 
 def test_a_card_already_in_the_reader_is_reported_at_start(
@@ -103,7 +129,7 @@ def test_a_virtual_reader_is_refused_unless_allowed(pcscd: PcscDaemon, events: E
 def test_stop_ends_every_thread(pcscd: PcscDaemon, events: EventLog) -> None:
     presence = PcscPresence(allow_virtual_readers=True)
     presence.start(events)
-    assert len(_presence_threads()) == 2
+    assert len(_presence_threads()) == 3
     presence.stop()
     assert _presence_threads() == []
 

@@ -34,6 +34,7 @@ from consent_desktop.sandbox import pki
 from consent_desktop.sandbox.datadir import SandboxData
 from consent_desktop.sandbox.softcard import SoftCards, provision, store_credentials
 from consent_desktop.sandbox.users import EXPIRED_CARD, GP, RECEPTIONIST, TRAINING_PIN, UNTRUSTED_CARD
+from tests.required_packages import missing
 from tests.smartcard.conftest import LockingCard
 
 pytestmark = pytest.mark.smartcard
@@ -195,7 +196,7 @@ def test_broken_module_is_a_middleware_error(
     if kind == "not a library":
         broken.write_text("not a shared library")
     else:
-        gcc = shutil.which("gcc") or pytest.skip("gcc is needed to build a library")
+        gcc = shutil.which("gcc") or missing("a C compiler, to build a library", ["gcc"])
         source = tmp_path / "nothing.c"
         source.write_text("int nothing(void) { return 0; }\n")
         subprocess.run([gcc, "-shared", "-fPIC", "-o", str(broken), str(source)], check=True)

@@ -6,6 +6,10 @@ saved / not saved / could not confirm, and the sandbox's store agrees with what 
 
 from __future__ import annotations
 
+import dataclasses
+import time
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
@@ -33,6 +37,15 @@ NHS = NhsNumber.parse("9434765919")
 def stored(sandbox: Sandbox) -> dict[str, str]:
     assert sandbox.store is not None
     return sandbox.store.assertions(NHS.digits)
+
+
+@pytest.fixture
+def quick(sandbox_settings: Settings) -> Iterator[AcsClient]:
+    """A client whose reads must end within 1 s and changes within 1.5 s, whatever the answer does."""
+    spine = dataclasses.replace(sandbox_settings.spine, read_timeout=5.0, read_deadline=1.0, change_deadline=1.5)
+    transport = SpineTransport(spine, sandbox_settings.tls)
+    yield AcsClient(transport, SpineEndpoint.for_acs(spine), ActiveGate(), backoff=0.01, change_deadline=1.5)
+    transport.close()
 
 
 @pytest.mark.hazard("HAZ-009")
@@ -113,13 +126,16 @@ def test_latency_past_the_read_timeout(sandbox: Sandbox, sandbox_settings: Setti
 # --- changes ----------------------------------------------------------------------------------------------------
 
 CHANGE_CASES = [
-    # fault, outcome the user is told, whether the store holds the change afterwards
-    ("drop-before-commit", SaveOutcome.NOT_SAVED, False),
+    # fault, outcome the user is told, whether the store holds the change afterwards. NOT saved only when Spine
+    # refused the change (an error acknowledgement, or a SOAP fault saying it was not processed); after the
+    # request was sent anything else is unknown, settled only by what a read of Spine shows.
+    ("drop-before-commit", SaveOutcome.UNCONFIRMED, False),
     ("drop-after-commit", SaveOutcome.SAVED, True),
     ("malformed", SaveOutcome.SAVED, True),
     ("empty", SaveOutcome.SAVED, True),
-    ("http-503", SaveOutcome.NOT_SAVED, False),
-    ("html", SaveOutcome.NOT_SAVED, False),
+    ("http-503", SaveOutcome.UNCONFIRMED, False),
+    ("html", SaveOutcome.UNCONFIRMED, False),
+    ("http-503-after-commit", SaveOutcome.SAVED, True),
     ("soap-fault-200", SaveOutcome.NOT_SAVED, False),
     ("soap-fault-206", SaveOutcome.NOT_SAVED, False),
     ("soap-fault-208", SaveOutcome.NOT_SAVED, False),
@@ -175,6 +191,74 @@ def test_change_timeout_is_settled_by_a_re_read(sandbox: Sandbox, sandbox_settin
     # The sandbox commits before its delayed answer: the re-read finds the change.
     assert result.outcome is SaveOutcome.SAVED and result.confirmed_by_reread
     transport.close()
+
+
+@pytest.mark.hazard("HAZ-003", "HAZ-016")
+def test_a_change_spine_applies_after_the_re_read_is_never_not_saved(sandbox: Sandbox, quick: AcsClient) -> None:
+    """Spine holds the change past the deadline and applies it after the client's re-read showed the old value:
+    the user is told "could not confirm", and reading again once it has landed says "saved"."""
+    assert sandbox.store is not None
+    sandbox.store.set_fault("late-commit", "0.5", scope="set", times=1)
+    result = quick.set_consent(NHS, ConsentChoice.OPTED_OUT)
+    assert result.outcome is SaveOutcome.UNCONFIRMED, result.headline
+    assert result.record is not None and result.record.choice is ConsentChoice.ASK_PERMISSION  # the re-read
+    assert "check again" in result.headline
+    assert stored(sandbox) == {}  # not yet...
+    deadline = time.monotonic() + 5
+    while stored(sandbox) == {} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stored(sandbox) == {"Store": "No", "View": "No"}  # ...then Spine applies it
+    later = quick.recheck(result)
+    assert later.outcome is SaveOutcome.SAVED and later.confirmed_by_reread, later.headline
+    assert len(sandbox.store.changes(NHS.digits)) == 2  # one change (View and Store), sent once
+
+
+@pytest.mark.hazard("HAZ-004", "HAZ-016")
+def test_an_acknowledged_change_reads_do_not_see_yet_is_confirmed_by_a_later_read(
+    sandbox: Sandbox, acs: AcsClient
+) -> None:
+    assert sandbox.store is not None
+    sandbox.store.set_fault("hold-write", "0.8", scope="set", times=1)
+    result = acs.set_consent(NHS, ConsentChoice.OPTED_OUT)
+    assert stored(sandbox) == {"Store": "No", "View": "No"}
+    assert result.outcome is SaveOutcome.UNCONFIRMED, result.headline  # Spine said AA; reads still show the old
+    assert acs.recheck(result).outcome is SaveOutcome.UNCONFIRMED
+    time.sleep(0.9)
+    assert acs.recheck(result).outcome is SaveOutcome.SAVED
+
+
+@pytest.mark.hazard("HAZ-009")
+def test_a_trickled_answer_is_cut_off_at_the_read_deadline(sandbox: Sandbox, quick: AcsClient) -> None:
+    """One byte every 50 ms keeps resetting the 5 s read timeout; the 1 s deadline ends the read all the same."""
+    assert sandbox.store is not None
+    sandbox.store.set_fault("trickle", "0.05", scope="get", times=1)
+    started = time.monotonic()
+    with pytest.raises(SpineTimeout):
+        quick.get_consent(NHS)
+    assert time.monotonic() - started < 3.0  # the deadline, plus a generous margin for a busy machine
+
+
+@pytest.mark.hazard("HAZ-003", "HAZ-004", "HAZ-009")
+def test_a_trickled_answer_to_a_stored_change_is_settled_by_a_re_read(sandbox: Sandbox, quick: AcsClient) -> None:
+    assert sandbox.store is not None
+    sandbox.store.set_fault("trickle", "0.05", scope="set", times=1)
+    result = quick.set_consent(NHS, ConsentChoice.OPTED_OUT)
+    assert result.outcome is SaveOutcome.SAVED and result.confirmed_by_reread, result.headline
+
+
+@pytest.mark.hazard("HAZ-003")
+def test_spines_refusal_with_its_template_relates_to_is_not_saved_with_every_reason(
+    sandbox: Sandbox, acs: AcsClient
+) -> None:
+    """Spine's error answers carry wsa:RelatesTo "uuid:example-request-GUID"; the acknowledgement's messageRef
+    is what ties them to the request. Each reason is told in plain words, with its code for the help desk."""
+    assert sandbox.store is not None
+    sandbox.store.set_fault("reject-35160", scope="set", times=1)
+    result = acs.set_consent(NHS, ConsentChoice.OPTED_OUT)
+    assert result.outcome is SaveOutcome.NOT_SAVED, result.headline
+    assert "the request was not valid (Spine code 400)" in result.reason
+    assert "Spine does not recognise this NHS number (Spine code 35160)" in result.reason
+    assert stored(sandbox) == {}
 
 
 @pytest.mark.hazard("HAZ-003", "HAZ-009")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -125,7 +127,10 @@ def test_set_rejected_with_reasons() -> None:
     with pytest.raises(SpineRejected) as raised:
         read_set(body)
     assert raised.value.code_values == ("400", "401")
-    assert "repeat of an earlier request" in raised.value.user_message
+    assert raised.value.user_message.startswith(
+        "Spine refused it: the request was not valid (Spine code 400); it repeated an earlier request, so Spine "
+        "did not act on it (Spine code 401)."
+    )
 
 
 @pytest.mark.hazard("HAZ-003")
@@ -151,19 +156,57 @@ def test_real_spine_success_sample() -> None:
     read_set(body, request)
 
 
+SPINE_REFUSAL = OutgoingMessage(  # the request the real error sample answers: its RelatesTo names no request
+    Interaction("urn:nhs:names:services:lrs", "SET_RESOURCE_PERMISSIONS_INUK01"),
+    "6B29FC40-CA47-1067-B31D-00DD010662DA",
+    "DC9F9456-F247-4D2C-A3C1-6F5BC5C79A72",
+    b"",
+)
+
+
 @pytest.mark.hazard("HAZ-003")
 def test_real_spine_invalid_nhs_number_sample() -> None:
+    """Spine's real error answer carries wsa:RelatesTo "uuid:example-request-GUID": it is tied to the request by
+    the acknowledgement's messageRef, and every reason is read and told with its code."""
     body = (SAMPLES / "set-permissions-invalid-nhs-number.xml").read_bytes()
-    request = OutgoingMessage(
-        Interaction("urn:nhs:names:services:lrs", "SET_RESOURCE_PERMISSIONS_INUK01"),
-        "example-request-GUID",
-        "DC9F9456-F247-4D2C-A3C1-6F5BC5C79A72",
-        b"",
-    )
+    assert b"<wsa:RelatesTo>uuid:example-request-GUID</wsa:RelatesTo>" in body
     with pytest.raises(PatientNotFound) as raised:
-        read_set(body, request)
+        read_set(body, SPINE_REFUSAL)
     assert raised.value.code_values == ("400", "35160")
     assert "[PSIS-35160]" in raised.value.codes[1].display
+    assert raised.value.user_message == (
+        "Spine refused it: the request was not valid (Spine code 400); Spine does not recognise this NHS number "
+        "(Spine code 35160). Check the number, or find the patient again."
+    )
+
+
+@pytest.mark.hazard("HAZ-003", "HAZ-013")
+def test_spines_template_relates_to_never_ties_an_answer_to_another_request() -> None:
+    """With the template RelatesTo only the messageRef can tie an answer to the request: another request's
+    messageRef, or none at all, is refused."""
+    body = (SAMPLES / "set-permissions-invalid-nhs-number.xml").read_bytes()
+    other = dataclasses.replace(SPINE_REFUSAL, hl7_id="3F2504E0-0000-0000-0000-0000000000AA")
+    with pytest.raises(UnexpectedResponse, match="different request"):
+        read_set(body, other)
+    unreferenced = re.sub(rb"<messageRef>.*?</messageRef>", b"", body, flags=re.S)
+    with pytest.raises(UnexpectedResponse, match="could not be matched"):
+        read_set(unreferenced, SPINE_REFUSAL)
+
+
+@pytest.mark.hazard("HAZ-003")
+def test_every_reason_is_told_once_with_its_code_even_one_this_app_does_not_know() -> None:
+    body = wire.mcci(
+        "AR",
+        reasons=wire.reason("400", "Invalid Request")
+        + wire.reason("99999", "[PSIS-99999] - Something Spine has never said before")
+        + wire.reason("", ""),
+    )
+    with pytest.raises(SpineRejected) as raised:
+        read_set(body)
+    assert raised.value.user_message == (
+        "Spine refused it: the request was not valid (Spine code 400); Something Spine has never said before "
+        "(Spine code 99999); a reason Spine did not describe. If it keeps happening, tell your IT team."
+    )
 
 
 @pytest.mark.parametrize("name", ["set-permissions-success.xml", "set-permissions-invalid-nhs-number.xml"])
@@ -177,13 +220,18 @@ def test_samples_validate_against_spines_own_schema(name: str) -> None:
 # --- transport-level shapes --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("code", "retryable"), [("200", True), ("206", True), ("208", True), ("201", False)])
-def test_soap_fault_with_error_list(code: str, retryable: bool) -> None:
+@pytest.mark.parametrize(
+    ("code", "retryable", "not_processed"),
+    [("200", True, True), ("206", True, True), ("208", True, True), ("201", False, True), ("300", False, False)],
+)
+def test_soap_fault_with_error_list(code: str, retryable: bool, not_processed: bool) -> None:
     with pytest.raises(SoapFault) as raised:
         read_get(wire.soap_fault((code, "System failure")), status=500)
     assert raised.value.codes[0].code == code
     assert raised.value.codes[0].system == "urn:nhs:names:error:tms"
     assert raised.value.retryable is retryable
+    assert raised.value.not_processed is not_processed  # a change it carried is "NOT saved" only when True
+    assert f"(Spine code {code})" in raised.value.user_message
 
 
 @pytest.mark.hazard("HAZ-003", "HAZ-013")

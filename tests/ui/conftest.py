@@ -16,13 +16,14 @@ from consent_desktop.auth.session import SessionState
 from consent_desktop.config import MappingSource, Settings, TomlFileSource, load_settings
 from consent_desktop.controller.assembly import assemble
 from consent_desktop.controller.controller import Controller
+from consent_desktop.controller.workstation import Workstation
 from consent_desktop.sandbox.patients import INITIAL_CONSENT
 from consent_desktop.sandbox.runtime import Sandbox
 from consent_desktop.sandbox.store import Store
 from consent_desktop.sandbox.users import RECEPTIONIST, TRAINING_PIN
 from consent_desktop.training import training_kit
 from consent_desktop.ui.main_window import MainWindow, build_main_window
-from tests.smartcard.conftest import pinlock_shim  # noqa: F401 - the PIN-counting card module, compiled once
+from tests.smartcard.conftest import pcscd, pinlock_shim, vicc  # noqa: F401 - fixtures: real PC/SC, PIN counter
 from tests.softhsm import require_softhsm, softhsm_conf_put_back
 
 WAIT_MS = 10_000  # generous: CI machines are slow; tests return as soon as the screen shows the answer
@@ -115,17 +116,18 @@ class Desk:
 
 @pytest.fixture
 def make_desk(qtbot: QtBot, ui_sandbox: Sandbox, tmp_path: Path) -> Iterator[Callable[..., Desk]]:
-    """``make_desk(**settings)``: a window for these setting overrides (``{"spine.read_timeout": 1.0}``)."""
+    """``make_desk(**settings)``: a window for these setting overrides (``{"spine.read_timeout": 1.0}``);
+    ``build`` makes the workstation behind it from the settings (for a slowed card, say)."""
     made: list[Desk] = []
 
-    def make(**overrides: object) -> Desk:
+    def make(*, build: Callable[[Settings], Workstation] = assemble, **overrides: object) -> Desk:
         settings = load_settings(
             [
                 TomlFileSource(ui_sandbox.data.client_config, "sandbox client.toml"),
                 MappingSource("test", {"app.data_dir": str(tmp_path / "audit"), **overrides}),
             ]
         )
-        controller = Controller(assemble(settings), progress_delay_ms=100)
+        controller = Controller(build(settings), progress_delay_ms=100)
         window = build_main_window(
             controller, settings, training=training_kit(), preferences_path=tmp_path / "preferences.toml"
         )
@@ -133,7 +135,7 @@ def make_desk(qtbot: QtBot, ui_sandbox: Sandbox, tmp_path: Path) -> Iterator[Cal
         made.append(desk)
         controller.start()
         window.show()
-        qtbot.waitUntil(window.sign_in.pin.field.isEnabled, timeout=WAIT_MS)
+        qtbot.waitUntil(window.sign_in.pin.field.isEnabled, timeout=3 * WAIT_MS)  # a slowed card takes a while
         return desk
 
     yield make

@@ -50,3 +50,47 @@ def visible_text(root: QWidget) -> str:
     """The texts of the widgets a user can see now under ``root``."""
     shown = [w for w in [root, *root.findChildren(QWidget)] if w.isVisibleTo(root) or w is root]
     return "\n".join(text for w in shown for text in texts_of(w))
+
+
+def clipped(root: QWidget) -> list[str]:
+    """Visible widgets under ``root`` whose text does not fit them, or that stick out of their parent.
+
+    A wrapping label must be tall enough for all its lines; any other label, button or field must have at least
+    the room its text asks for. Content inside a scroll area may be larger than the area: that scrolls, it is not
+    cut off.
+    """
+    found = []
+    for widget in [root, *root.findChildren(QWidget)]:
+        if not widget.isVisible() or widget.objectName().startswith("qt_") or _inside(widget, QComboBox):
+            continue
+        what = f"{type(widget).__name__} {_text(widget)!r}"
+        parent = widget.parentWidget()
+        scrolls = parent is not None and parent.objectName() == "qt_scrollarea_viewport"
+        if widget is not root and parent is not None and not scrolls and not parent.rect().contains(widget.geometry()):
+            found.append(f"{what} sticks out of its {type(parent).__name__}")
+        if isinstance(widget, QLabel) and widget.text():
+            if widget.wordWrap():
+                if widget.heightForWidth(widget.width()) > widget.height() + 1:
+                    found.append(f"{what} is cut short: it needs more height")
+            elif widget.sizeHint().width() > widget.width() + 1:
+                found.append(f"{what} is cut short: it needs more width")
+        elif isinstance(widget, QAbstractButton) and widget.text():
+            hint = widget.sizeHint()
+            if hint.width() > widget.width() + 1 or hint.height() > widget.height() + 1:
+                found.append(f"{what} is too small for its text")
+        elif isinstance(widget, QLineEdit | QComboBox) and widget.minimumSizeHint().height() > widget.height() + 1:
+            found.append(f"{what} is too low for its text")
+    return found
+
+
+def _text(widget: QWidget) -> str:
+    return widget.text() if isinstance(widget, QLabel | QAbstractButton | QLineEdit) else widget.accessibleName()
+
+
+def _inside(widget: QWidget, kind: type[QWidget]) -> bool:
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, kind):
+            return True
+        parent = parent.parentWidget()
+    return False

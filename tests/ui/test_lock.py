@@ -10,11 +10,11 @@ import pytest
 from consent_desktop.auth.session import SessionState
 from consent_desktop.domain.consent import ConsentChoice, ExpressedBy
 from consent_desktop.sandbox.patients import README_EXAMPLE
-from consent_desktop.sandbox.users import GP, RECEPTIONIST
+from consent_desktop.sandbox.users import ADMIN_NO_B0020, GP, RECEPTIONIST
 from tests.pds.conftest import requests_seen
 from tests.ui.conftest import Desk
 from tests.ui.screen import every_text
-from tests.ui.test_consent import OPTED_OUT_ON_SPINE, confirm_step, open_patient, save_change, start_change
+from tests.ui.test_consent import OPTED_OUT, OPTED_OUT_ON_SPINE, confirm_step, open_patient, save_change, start_change
 
 pytestmark = pytest.mark.gui
 
@@ -142,7 +142,7 @@ def test_a_change_sent_before_the_card_was_pulled_is_shown_after_unlocking(signe
     signed_in.wait(lambda: consent.outcome.headline.text().startswith("Saved on Spine at "))
     assert signed_in.window.page is signed_in.window.work
     assert consent.patient is not None and consent.patient.nhs_number.digits == README_EXAMPLE
-    signed_in.wait(lambda: consent.value.text() == "Opted out of the Summary Care Record")
+    signed_in.wait(lambda: consent.value.text() == OPTED_OUT)
     assert signed_in.window.work.search.find_button.isEnabled()
 
 
@@ -183,8 +183,25 @@ def test_the_window_stays_open_until_a_change_in_flight_has_its_answer(signed_in
     assert not signed_in.window.isVisible()
 
 
-@pytest.mark.hazard("HAZ-007", "HAZ-008")
-def test_the_next_user_is_not_shown_a_change_the_previous_user_signed_out_before_it_finished(signed_in: Desk) -> None:
+@pytest.mark.hazard("HAZ-004")
+def test_the_window_can_close_after_a_save_that_went_wrong_inside_the_app(
+    signed_in: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_patient(signed_in)
+
+    def bug(*_args: object) -> None:
+        raise RuntimeError("a programming error")
+
+    monkeypatch.setattr(signed_in.controller.workstation, "change_consent", bug)
+    confirm_step(signed_in).save.click()
+    consent = signed_in.window.work.consent
+    signed_in.wait(lambda: consent.outcome.headline.text().startswith("Could not confirm"))
+    signed_in.window.close()
+    assert not signed_in.window.isVisible()
+
+
+@pytest.mark.hazard("HAZ-004", "HAZ-007", "HAZ-008")
+def test_a_change_the_user_signed_out_before_it_finished_is_shown_to_them_only(signed_in: Desk) -> None:
     open_patient(signed_in)
     signed_in.store.set_fault("latency", "1.0", scope="set", times=1)
     sent_before = requests_seen(signed_in.sandbox)
@@ -194,9 +211,18 @@ def test_the_next_user_is_not_shown_a_change_the_previous_user_signed_out_before
     signed_in.controller.sign_out()
     signed_in.wait(lambda: signed_in.window.page is signed_in.window.sign_in)
     signed_in.qtbot.wait(1_500)  # the answer arrives after the sign-out
-    signed_in.sign_in()
+    signed_in.remove_card()
+    signed_in.sign_in(ADMIN_NO_B0020.token_label)  # the next user
     signed_in.qtbot.wait(300)
 
     assert signed_in.store.assertions(README_EXAMPLE) == OPTED_OUT_ON_SPINE  # it was made, and is in the audit...
     assert not leaked(every_text())  # ...but the next user is not shown another user's patient
     assert not signed_in.window.work.notice.isVisible()
+
+    signed_in.controller.sign_out()
+    signed_in.wait(lambda: signed_in.window.page is signed_in.window.sign_in)
+    signed_in.remove_card()
+    signed_in.sign_in(RECEPTIONIST.token_label)  # the user who made it is back: they are told its outcome
+    notice = signed_in.window.work.notice
+    signed_in.wait(lambda: notice.isVisible() and "Saved on Spine at " in notice.text)
+    assert "943 476 5919" in notice.text

@@ -148,11 +148,11 @@ def test_a_late_history_answer_about_the_previous_patient_is_not_shown(signed_in
     consent.history.click()
     dialog = consent.history_dialog
     assert isinstance(dialog, HistoryDialog)
-    signed_in.wait(lambda: dialog.status.text().startswith("No consent changes"))
+    signed_in.wait(lambda: dialog.status.text().startswith("No changes for this patient"))
     signed_in.controller.history_loaded.emit(earlier)  # the first patient's answer, arriving late
 
     assert dialog.table.rowCount() == 0
-    assert dialog.status.text().startswith("No consent changes")
+    assert dialog.status.text().startswith("No changes for this patient")
     assert not leaked(visible_text(dialog))
 
 

@@ -102,14 +102,18 @@ def test_text_scale_setting_enlarges_all_text(make_desk: Callable[..., Desk]) ->
     assert large.window.sign_in.title.font().pointSizeF() == pytest.approx(heading * 1.5)
 
 
-def test_settings_view_shows_every_setting_where_it_came_from_and_saves_only_text_size(signed_in: Desk) -> None:
+def test_settings_view_shows_every_setting_in_words_where_it_came_from_and_saves_only_text_size(
+    signed_in: Desk,
+) -> None:
     dialog = signed_in.window.open_settings()
 
     assert dialog.table.rowCount() == len(SPECS)
-    _key, value, source, change = dialog.row_for("spine.read_timeout")
-    assert (value, change) == ("10.0", "No \N{EM DASH} a machine setting, changed by IT")
-    assert source.startswith("sandbox client.toml")
-    assert dialog.row_for("ui.text_scale")[3] == "Yes \N{EM DASH} your own preference"
+    assert dialog.row_for("spine.read_timeout") == ("Seconds to wait for Spine's answer", "10.0", "Settings file")
+    assert dialog.row_for("ui.text_scale") == ("Text size", "100%", "Default")
+    assert dialog.row_for("tls.client_key")[1] == "Set (not shown here)"  # where the private key is: never shown
+    words = [dialog.table.item(row, 0).text() for row in range(dialog.table.rowCount())]  # type: ignore[union-attr]
+    assert not [name for name in words if "." in name or "_" in name]  # every setting in words, none as a key
+    assert dialog.scale.isEnabled() and not dialog.is_locked("ui.text_scale")
 
     base = QApplication.font().pointSizeF()
     dialog.scale.setCurrentIndex(dialog.scale.findData(1.25))
@@ -127,7 +131,8 @@ def test_group_policy_settings_are_shown_locked(qtbot: object, tmp_path: Path) -
     settings = Settings(sources=locked, locked=frozenset(locked))
     dialog = SettingsDialog(settings, tmp_path / "preferences.toml")
 
-    assert dialog.row_for("spine.endpoint")[2:] == (POLICY_SOURCE, "No \N{EM DASH} locked by Group Policy")
+    assert dialog.row_for("spine.endpoint")[2] == "Group Policy (locked)"
+    assert dialog.is_locked("spine.endpoint") and not dialog.is_locked("spine.read_timeout")
     assert not dialog.scale.isEnabled()
     assert not dialog.apply.isEnabled()
     assert "locked by Group Policy" in dialog.locked.text()
@@ -210,8 +215,8 @@ def test_the_launcher_runs_training_mode_with_its_banner(
     finally:
         root.handlers = handlers  # the launcher's log file is for this run only
     assert seen == [
-        "Consent Desktop \N{EM DASH} TRAINING",
-        "TRAINING MODE",
+        "Consent Desktop \N{EM DASH} training",
+        "Training mode",
         "The passcode of every training card is 123456.",
     ]
     assert (tmp_path / "xdg_data_home" / "consent-desktop" / "training" / "client.toml").is_file()
@@ -255,6 +260,9 @@ def test_the_keyboard_alone_finds_a_patient_confirms_and_changes_consent(signed_
     bot.keyClicks(first.note, "Said at the desk")  # type: ignore[attr-defined]
     tab_to(first._how_buttons[ExpressedBy.IN_PERSON])  # type: ignore[attr-defined]
     bot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+    bot.keyClick(first, Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)  # Alt+P: "in person or in writing"
+    signed_in.wait(first.have_instruction.isChecked)  # type: ignore[attr-defined] # a mnemonic clicks after 100 ms
+    assert QApplication.focusWidget() is first.go  # type: ignore[attr-defined]
     bot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)  # Enter: Continue
     signed_in.wait(lambda: QApplication.activeModalWidget() not in (None, first))
     bot.keyClick(QApplication.activeModalWidget(), Qt.Key.Key_Return)  # Enter: Save to Spine
