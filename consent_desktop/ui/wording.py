@@ -584,6 +584,8 @@ SETTING_WORDS = {
     "tls.client_key": "This computer's certificate key",
     "auth.provider": "How users sign in",
     "auth.cis_url": "Smartcard sign-in service address",
+    "auth.cis_role_assertion_url": "Smartcard sign-in: address for the roles of a sign-in, if different",
+    "auth.cis_signature_digest": "Smartcard sign-in: how the card signs",
     "auth.pkcs11_module": "Smartcard software",
     "auth.card_ca_bundle": "Certificates smartcards must come from",
     "auth.lock_on_card_removal": "Lock when the smartcard is removed",
@@ -596,6 +598,12 @@ SETTING_WORDS = {
     "cis2.client_id": "This app's NHS CIS2 name",
     "cis2.ca_bundle": "Certificates for NHS CIS2",
     "cis2.scopes": "What NHS CIS2 is asked for at sign-in",
+    "cis2.token_auth_method": "How this app proves itself to NHS CIS2",
+    "cis2.private_key": "This app's key for NHS CIS2",
+    "cis2.private_key_id": "Name of this app's key for NHS CIS2",
+    "cis2.client_secret_file": "File holding this app's NHS CIS2 secret",
+    "cis2.redirect_port": "Port NHS CIS2 sends the sign-in back to",
+    "cis2.max_auth_age": "Seconds an NHS CIS2 sign-in may be old when it arrives",
     "app.training_mode": "Training mode",
     "app.allow_developer_overrides": "Let test overrides set security settings (developer computers only)",
     "app.log_level": "Detail in the diagnostic log",
@@ -604,7 +612,7 @@ SETTING_WORDS = {
 }
 # Values shown in words, where the setting holds a code.
 VALUE_WORDS = {
-    "auth.provider": {"cis": "NHS smartcard (CIS)", "cis2": "NHS CIS2 (in the browser)"},
+    "auth.provider": {"cis": "NHS smartcard (CIS), legacy", "cis2": "NHS CIS2 (in the browser)"},
 }
-# Settings whose value is never shown: where the private key lives is for IT's diagnostics, not for a screen.
-HIDDEN_SETTINGS = frozenset({"tls.client_key"})
+# Settings whose value is never shown: where a private key or secret lives is for IT's diagnostics, not a screen.
+HIDDEN_SETTINGS = frozenset({"tls.client_key", "cis2.private_key", "cis2.client_secret_file"})
