@@ -29,6 +29,16 @@ pytest_plugins = [
     "tests.skip_allow_list",  # the run fails on any skip not listed, with its reason, in tests/allowed-skips.toml
 ]
 
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Once a controller has moved the garbage collector to the GUI thread, a test with no event loop running
+    still leaves its garbage collected: here, on the main thread, as the GUI thread's timer would."""
+    from consent_desktop.controller.main_thread_gc import installed
+
+    collector = installed()
+    if collector is not None:
+        collector.collect_due()
+
 RECEPTIONIST_ROLE = RoleProfile(
     role_profile_id="555254240100",
     org_code="A12345",

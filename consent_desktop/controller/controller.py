@@ -28,6 +28,7 @@ from consent_desktop.auth.card import CardEvent, CardPresence, CardStatus
 from consent_desktop.auth.providers import CIS, PROVIDERS
 from consent_desktop.auth.session import ChangeConsentCheck, SessionChange, SessionState
 from consent_desktop.auth.training_presence import TrainingPresence
+from consent_desktop.controller.main_thread_gc import collect_on_gui_thread
 from consent_desktop.controller.runner import Lane, OperationRunner
 from consent_desktop.domain.consent import (
     RECHECK_AFTER,
@@ -107,6 +108,7 @@ class Controller(QObject):
         """Given a workstation, ready at once (tests, the benchmarks). Given a recipe, :meth:`start` builds it on
         the card lane, so the window is on screen before the libraries behind it have loaded."""
         super().__init__(parent)
+        collect_on_gui_thread()  # before any lane starts: a Qt object freed on a worker can hang the app
         self._recipe: WorkstationRecipe | None
         self._workstation: Workstation | None
         if isinstance(workstation, WorkstationRecipe):
