@@ -116,6 +116,18 @@ Assert-Equal $arp[0].URLInfoAbout $arp[0].HelpLink 'Add/Remove Programs support 
 Assert-Equal $arp[0].InstallLocation "$InstallDir\" 'Add/Remove Programs install location'
 Assert-Equal (Get-ItemProperty -Path $ShortcutKey -Name StartMenuShortcut).StartMenuShortcut 1 'shortcut key path in HKCU'
 
+Write-Host '== the per-machine config folder: only SYSTEM and Administrators may write in it'
+$dataDir = Join-Path $env:ProgramData 'NHS\consent-desktop'
+$acl = Get-Acl $dataDir
+Assert-Equal $acl.AreAccessRulesProtected $true "$dataDir inherits nothing from ProgramData"
+$write = [System.Security.AccessControl.FileSystemRights]('WriteData, AppendData, WriteExtendedAttributes, ' +
+    'WriteAttributes, Delete, DeleteSubdirectoriesAndFiles, ChangePermissions, TakeOwnership')
+$admins = @('S-1-5-18', 'S-1-5-32-544')
+$writers = @($acl.Access | Where-Object {
+        $_.AccessControlType -eq 'Allow' -and ($_.FileSystemRights -band $write) -and
+        $_.IdentityReference.Translate([System.Security.Principal.SecurityIdentifier]).Value -notin $admins })
+Assert-Equal $writers.Count 0 "other accounts that may write in $dataDir"
+
 Write-Host '== machine settings in HKLM'
 $machine = Get-Item $MachineKey
 foreach ($property in $Installer.Keys) {

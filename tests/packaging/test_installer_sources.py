@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
+import platformdirs.windows
 import pytest
 import yaml
 from lxml import etree
@@ -307,20 +308,44 @@ def test_both_installers_make_the_audit_folder_where_the_app_looks_for_it(path: 
     assert folder_path(parse(path), ns, "AUDITDIR") == ["CommonAppDataFolder", APP_AUTHOR, APP_NAME, AUDIT_FOLDER]
 
 
-@pytest.mark.hazard("HAZ-014")
-def test_the_release_installer_gives_the_audit_folder_its_own_protected_access_rights() -> None:
-    [permission] = parse(RELEASE_WXS).iter(f"{WIX5}PermissionEx")
+def folder_access_rights(directory_id: str) -> dict[str, tuple[str, int]]:
+    """The release installer's protected DACL for one folder: trustee -> (inheritance flags, access mask)."""
+    wxs = parse(RELEASE_WXS)
+    [folder] = (d for d in wxs.iter(f"{WIX5}Directory") if d.get("Id") == directory_id)
+    [permission] = (p for p in folder.iter(f"{WIX5}PermissionEx") if p.getparent().getparent().getparent() is folder)
     sddl = permission.get("Sddl", "")
     assert sddl.startswith("D:PAI(")  # protected: nothing inherited from ProgramData (CREATOR OWNER, Users' rights)
-    aces = dict(
-        (trustee, (flags, rights)) for flags, rights, trustee in re.findall(r"\(A;([A-Z]*);([^;]+);;;([A-Z]+)\)", sddl)
-    )
+    aces = re.findall(r"\(A;([A-Z]*);([^;]+);;;([A-Z]+)\)", sddl)
+    assert "".join(f"(A;{f};{r};;;{t})" for f, r, t in aces) == sddl.removeprefix("D:PAI")  # allow entries only
+    return {trustee: (flags, int(rights, 16) if rights.startswith("0x") else -1) for flags, rights, trustee in aces}
+
+
+@pytest.mark.hazard("HAZ-014")
+def test_the_release_installer_gives_the_audit_folder_its_own_protected_access_rights() -> None:
+    aces = folder_access_rights("AUDITDIR")
     assert set(aces) == {"SY", "BA", "BU", "OW"}  # OWNER RIGHTS: a file's creator gets no more than the rest
-    assert aces["SY"] == aces["BA"] == ("OICI", "FA")
+    assert aces["SY"] == aces["BA"] == ("OICI", -1)  # FA: full control
     for trustee in ("BU", "OW"):
-        flags, rights = aces[trustee]
-        mask = int(rights, 16)
+        flags, mask = aces[trustee]
         assert flags == "OICI" and mask & 0x7  # read, write and append: the audit is appended to by every user
         assert not mask & (DELETE | WRITE_DAC | WRITE_OWNER | FILE_DELETE_CHILD), (
             trustee
         )  # nor replaced, nor re-permitted
+
+
+@pytest.mark.hazard("HAZ-012")
+def test_only_administrators_can_write_the_per_machine_config_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where platformdirs puts the machine config.toml on Windows (CSIDL_COMMON_APPDATA is ProgramData there)
+    monkeypatch.setattr(platformdirs.windows, "get_win_folder", lambda csidl: "ProgramData")
+    config_dir = Path(platformdirs.windows.Windows(APP_NAME, APP_AUTHOR).site_config_dir)
+    assert config_dir.parts == ("ProgramData", APP_AUTHOR, APP_NAME)
+    wxs = parse(RELEASE_WXS)
+    assert folder_path(wxs, WIX5, "DataDir") == ["CommonAppDataFolder", APP_AUTHOR, APP_NAME]
+    [component] = (c for c in wxs.iter(f"{WIX5}ComponentRef") if c.get("Id") == "MachineConfigFolder")
+    assert component.getparent().get("Id") == "Main"
+    aces = folder_access_rights("DataDir")
+    assert set(aces) == {"SY", "BA", "BU"}  # no CREATOR OWNER: a file a user made would be theirs to rewrite
+    assert aces["SY"] == aces["BA"] == ("OICI", -1)
+    flags, mask = aces["BU"]
+    write = 0x2 | 0x4 | 0x10 | 0x100 | DELETE | WRITE_DAC | WRITE_OWNER | FILE_DELETE_CHILD  # data, append, EA, attrs
+    assert flags == "OICI" and mask & 0x1 and not mask & write  # users read config.toml and nothing more
