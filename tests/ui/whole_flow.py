@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 
 from consent_desktop.auth.training_presence import TrainingPresence
@@ -46,6 +46,13 @@ class TrainingCard:
         self.reader.remove()
 
 
+def next_click(wait: Wait) -> None:
+    """Let the event loop turn before the next click, as it does between a user's clicks."""
+    turned: list[bool] = []
+    QTimer.singleShot(0, lambda: turned.append(True))
+    wait(lambda: turned)
+
+
 def whole_flow(window: MainWindow, card: CardSlot, wait: Wait, watchdog: EventLoopWatchdog) -> str:
     """Run the flow from the sign-in screen with the card out; returns the save's headline. The patient screen is
     not asked for before sign-in has shown it (asking builds it, if the app has not yet)."""
@@ -69,14 +76,18 @@ def whole_flow(window: MainWindow, card: CardSlot, wait: Wait, watchdog: EventLo
     with watchdog.step("confirm"):
         work.banner.confirm.click()
     with watchdog.step("change"):
+        # A user's clicks reach the app one event at a time: the event loop turns between them, as it does here.
         work.consent.change.click()
         change = work.consent.dialogs[-1]
         assert isinstance(change, ChangeConsentDialog)
+        next_click(wait)
         choice = next(c for c in ConsentChoice if change._choice_buttons[c].isEnabled())
         change.choose(choice, ExpressedBy.IN_PERSON)
+        next_click(wait)
         change.go.click()
         confirm = work.consent.dialogs[-1]
         assert isinstance(confirm, ConfirmChangeDialog)
+        next_click(wait)
     with watchdog.step("save"):
         confirm.save.click()
         outcome = work.consent.outcome
