@@ -29,7 +29,7 @@ from consent_desktop.domain.errors import ConsentDesktopError
 from consent_desktop.domain.nhs_number import NhsNumber
 from consent_desktop.domain.patient import Patient
 from consent_desktop.ui import wording as w
-from consent_desktop.ui.change_dialogs import ChangeConsentDialog, ConfirmChangeDialog
+from consent_desktop.ui.change_dialogs import ChangeConsentDialog, ConfirmChangeDialog, warm_up
 from consent_desktop.ui.errors import HelpDeskDetails, MessagePanel
 from consent_desktop.ui.history_dialog import HistoryDialog
 from consent_desktop.ui.slip import Slip, paint_slip, render_pdf, slip_for
@@ -371,6 +371,10 @@ class ConsentPanel(QGroupBox):
         self.setVisible(False)
 
     # --- changing ------------------------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Before any patient: make the first change dialog open as quickly as the next (see ``warm_up``)."""
+        warm_up(self)
 
     def begin_change(self) -> None:
         if not self.change.isEnabled() or self.patient is None or self.record is None:

@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
             # use: about 30 ms the stall benchmark saw at sign-in ("Checking your smartcard"). Paid here instead.
             page.notice.show_message("", "info")
             page.notice.clear()
+            page.consent.warm_up()
 
     def _new_work_page(self, kind: type[WorkPage]) -> WorkPage:
         settings = self.settings
