@@ -66,7 +66,9 @@ CHECKPOINTS = 20  # memory is measured this many times, evenly through the run
 HEAP_BUDGET = 512 * 1024 if FULL else 128 * 1024
 RSS_BUDGET = 8 * 1024 * 1024
 INTERNED_TABLE_MIN = 256 * 1024  # a rebuilt interned-strings table is bigger than this (1.8 MB here)
-REFERENCE_SLACK = 20  # references to True or False still held by objects alive at the end (caches)
+# References to True or False that caches drop or keep over the run (seen: -36 when the fault matrix ran first and
+# filled them). What the check is for loses one per signal emitted: at least 4 a lookup, 400 in the short soak.
+REFERENCE_SLACK = 100
 
 pytestmark = [
     pytest.mark.soak,
