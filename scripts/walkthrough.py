@@ -155,6 +155,23 @@ def walk(out: Path, scale: float, scratch: Path) -> list[Path]:
         if confirm:
             window.work.banner.confirm.click()
 
+    # Training mode as a new user meets it: NHS CIS2, the default route, whose sign-in opens in the system browser.
+    with TrainingRun(scratch / "training-cis2") as run:
+        settings = dataclasses.replace(run.settings, ui=dataclasses.replace(run.settings.ui, text_scale=scale))
+        running = start_app(settings, training=run.kit, preferences_path=scratch / "preferences.toml")
+        window = running.window
+        window.setGeometry(0, 0, *SCREEN)
+        window.show()
+        window.activateWindow()
+        try:
+            wait_until(window.sign_in.browser_sign_in.isVisible, "the CIS2 sign-in button")
+            shot("sign-in-cis2-default")
+        finally:
+            window.hide()
+            running.controller.shutdown()
+            window.deleteLater()
+            settle()
+
     # The legacy route: its screens (passcode, role choice, lock) are the ones a screenshot can show; the default
     # CIS2 sign-in happens in the system browser.
     with TrainingRun(scratch / "training", provider="cis") as run:

@@ -13,9 +13,10 @@ _TEXT = {CardStatus.READY: w.CARD_READY, CardStatus.NO_CARD: w.CARD_NONE, CardSt
 
 
 class CardStatusLine(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, ready: str = w.CARD_READY, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.status: CardStatus | None = None
+        self._text = {**_TEXT, CardStatus.READY: ready}  # what to do next with a ready card
         self._icon = QLabel()
         self.text = label(w.CARD_CHECKING, bold=True)
         layout = QHBoxLayout(self)
@@ -27,5 +28,5 @@ class CardStatusLine(QWidget):
     def show_status(self, status: CardStatus) -> None:
         self.status = status
         show_icon(self._icon, _ICONS[status], 24)
-        self.text.setText(_TEXT[status])
-        self.setAccessibleDescription(_TEXT[status])
+        self.text.setText(self._text[status])
+        self.setAccessibleDescription(self._text[status])

@@ -14,12 +14,18 @@ from consent_desktop.domain.errors import ConsentDesktopError, PinIncorrect, Pin
 from consent_desktop.ui.card_status import CardStatusLine
 from consent_desktop.ui.errors import MessagePanel
 from consent_desktop.ui.pin_entry import PinEntry
-from consent_desktop.ui.wording import CHECKING_CARD, FINAL_TRY
+from consent_desktop.ui.wording import CARD_READY, CHECKING_CARD, FINAL_TRY
 
 
 class PasscodePage(QWidget):
-    def __init__(
-        self, controller: Controller, button: str, name: str, action: str, send: Callable[[bytearray], None]
+    def __init__(  # noqa: PLR0917 - the screen's words and its action
+        self,
+        controller: Controller,
+        button: str,
+        name: str,
+        action: str,
+        send: Callable[[bytearray], None],
+        card_ready: str = CARD_READY,
     ) -> None:
         super().__init__()
         self._controller = controller
@@ -27,7 +33,7 @@ class PasscodePage(QWidget):
         self._action = action  # what the user is doing, for IT's details ("sign in", "unlock")
         self._card_locked = False  # a locked card is never offered another attempt
         self._working = False
-        self.card = CardStatusLine()
+        self.card = CardStatusLine(card_ready)
         self.pin = PinEntry(button, name)
         self.pin.submitted.connect(self._submitted)
         self.message = MessagePanel(f"{name} message")

@@ -13,9 +13,10 @@ from consent_desktop.ui.training_panel import TrainingCardPanel, TrainingKit
 
 class SignInPage(PasscodePage):
     def __init__(self, controller: Controller, training: TrainingKit | None) -> None:
-        super().__init__(controller, w.SIGN_IN_BUTTON, w.SIGN_IN, "sign in", controller.sign_in)
-        named(self, w.SIGN_IN)
         browser = not controller.sign_in_needs_pin  # CIS2: the user signs in in the system browser
+        ready = w.CARD_READY_BROWSER if browser else w.CARD_READY
+        super().__init__(controller, w.SIGN_IN_BUTTON, w.SIGN_IN, "sign in", controller.sign_in, ready)
+        named(self, w.SIGN_IN)
         self.title = label(w.SIGN_IN_WITH_CIS2 if browser else w.SIGN_IN_WITH_CARD, factor=1.6, bold=True)
         self.title.setObjectName("pageTitle")
         self.provider = label(w.SIGN_IN_SERVICE.format(name=controller.provider_name))

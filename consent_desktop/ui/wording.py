@@ -139,6 +139,7 @@ CHECKING_CARD = f"Checking your smartcard{ELLIPSIS}"
 CARD_STATUS = "Smartcard status"
 CARD_CHECKING = f"Checking for your smartcard{ELLIPSIS}"
 CARD_READY = f"Smartcard ready {DASH} enter your passcode."
+CARD_READY_BROWSER = f"Smartcard ready {DASH} choose Sign in in the browser."  # CIS2: the passcode goes there
 CARD_NONE = "Insert your smartcard."
 CARD_NO_READER = "No smartcard reader found. Check the reader is plugged in. If it is, tell the help desk."
 

@@ -11,6 +11,7 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from consent_desktop.auth.card import CardStatus
 from consent_desktop.auth.session import SessionState
 from consent_desktop.config import MappingSource, TomlFileSource, load_settings
 from consent_desktop.controller.assembly import assemble
@@ -52,6 +53,9 @@ def test_cis2_sign_in_names_the_service_and_needs_no_passcode(
     assert page.provider.text() == "Sign-in service: NHS CIS2 Authentication"
     assert not page.pin.isVisible()
     qtbot.waitUntil(page.browser_sign_in.isEnabled, timeout=WAIT_MS)
+    # The passcode is typed in the NHS sign-in the browser opens, not here: the card line says what to do instead.
+    qtbot.waitUntil(lambda: page.card.status is CardStatus.READY, timeout=WAIT_MS)
+    assert page.card.text.text() == "Smartcard ready \N{EM DASH} choose Sign in in the browser."
     assert not page.cancel.isEnabled()
     qtbot.mouseClick(page.browser_sign_in, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: controller.session_state is SessionState.ACTIVE, timeout=WAIT_MS)
