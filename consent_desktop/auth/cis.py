@@ -6,7 +6,7 @@ server's signature), the card's SHA-1 signature of the challenge in a CMS Signed
 ``/saml/RoleSelectionGP.jsp`` to select a role, and the gpOBJECT LOGOUT. To the SSB (``auth.cis_role_assertion_url``,
 blank: the same host): the SAML RoleAssertion, the only source of the selected role's job-role code and RBAC
 activity codes. Reverse-engineered by three independent public sources, not NHS-endorsed
-(``/work/shared/docs/identity-protocols.md`` §1); NHS England supports this route with current cards only until
+(``../shared/docs/identity-protocols.md`` §1); NHS England supports this route with current cards only until
 28 February 2027, and gives no support to third-party agents.
 
 Refusals: the GAS's error answers are not public. This client reads an ``error_code`` gpPARAM (the sandbox's

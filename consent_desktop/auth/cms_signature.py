@@ -1,6 +1,6 @@
 """The legacy CIS ``authvalidate`` response: the card's signature of the challenge as a CMS SignedData in S/MIME.
 
-As the Identity Agent sends it (``/work/shared/docs/identity-protocols.md`` §1.5; NHSbuntu-identity-agent's
+As the Identity Agent sends it (``../shared/docs/identity-protocols.md`` §1.5; NHSbuntu-identity-agent's
 ``cms.py``): SignedData version 1; one digest algorithm (SHA-1, or SHA-256 as a variant); the challenge bytes
 attached as ``id-data``; the card certificate embedded; one SignerInfo with issuerAndSerialNumber, the digest
 algorithm, ``rsaEncryption`` and **no signed attributes**, so the signature is the card's own PKCS#1 v1.5 signature

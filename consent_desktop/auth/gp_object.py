@@ -3,7 +3,7 @@
 A ``<gpOBJECT>`` holds ``<gpPARAM name="…">value</gpPARAM>`` items, some with attributes (a role's ``id`` and
 ``orgcode``; ``encoding="base64"``). Every public sample starts with ``<!DOCTYPE USER SYSTEM "…">`` naming an
 external DTD that nothing needs, and the GAS's answers carry role names such as ``"Admin & Clerical"`` with a bare
-``&`` (``/work/shared/docs/identity-protocols.md`` §1.3 to 1.5). Reading them therefore takes two deliberate steps
+``&`` (``../shared/docs/identity-protocols.md`` §1.3 to 1.5). Reading them therefore takes two deliberate steps
 before the app's one XML parser (:func:`consent_desktop.spine.safe_xml.parse_untrusted`, which refuses any DTD):
 that one external-identifier DOCTYPE line is removed (an internal subset or an entity declaration is still
 refused), and a bare ``&`` that starts no character or entity reference is escaped.

@@ -1,7 +1,7 @@
 """The SSB's SAML 1.1 RoleAssertion: who the legacy CIS ticket belongs to, the role selected for it, and each role
 profile's job-role and RBAC activity codes.
 
-Read as NHS Digital's Spine Core guidance describes it (``/work/shared/docs/identity-protocols.md`` §1.7): the
+Read as NHS Digital's Spine Core guidance describes it (``../shared/docs/identity-protocols.md`` §1.7): the
 ``samlp:StatusCode`` must be ``samlp:Success``; the attributes (namespace ``http://www.syntegra.com``) are a flat
 list: one person block (``cn``, ``uid``, ``ssbSessionRoleUid``, ``ssbMode``, …), then one block per role profile,
 each starting at its ``nhsIdCode`` and holding ``o``, ``nhsJobRole``, ``nhsJobRoleCode``, ``uniqueIdentifier`` and

@@ -1,7 +1,7 @@
 """The sandbox's stand-in for NHS CIS2 Authentication (OpenID Connect), on the identity listener (no client
 certificate: a browser talks to it).
 
-Built from the public profile (``/work/shared/docs/identity-protocols.md`` §2): an AM-shaped realm path with
+Built from the public profile (``../shared/docs/identity-protocols.md`` §2): an AM-shaped realm path with
 ``/authorize``, ``/access_token``, ``/userinfo``, ``/connect/jwk_uri`` and ``/connect/endSession``; RS256 ID tokens
 with a ``kid`` and key rotation; the claims of NHS's own CIS2 fixtures (``amr`` ``N3_SMARTCARD``,
 ``id_assurance_level`` and ``authentication_assurance_level``, AM's ``auditTrackingId``, ``realm``, ``tokenName``,

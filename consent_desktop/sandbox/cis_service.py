@@ -2,7 +2,7 @@
 (GAS) and the SSB's SAML RoleAssertion.
 
 Built from the public samples and the three independent reverse-engineered clients
-(``/work/shared/docs/identity-protocols.md`` §1, ``docs/cis-sign-in.md``), never from what this app sends:
+(``../shared/docs/identity-protocols.md`` §1, ``docs/cis-sign-in.md``), never from what this app sends:
 
 - ``POST /login/authactivate``: a gpOBJECT with a fresh ``challenge`` and the server's ``signature`` (shaped as
   hippo-digital/open-id-connect's ``authactivate.txt``);

@@ -3,7 +3,7 @@
 User ids are 12 digits starting 5550000000, like the examples in NHS documentation; no real person is meant.
 Role names are spelt as the identity services spell them (``"Area":"Sub-area":"Job role"``; some CIS2 fixtures
 have two parts), and a role may come without activity codes, as CIS2 userinfo and the SAML RoleAssertion allow
-(``/work/shared/docs/identity-protocols.md`` §1.7, §2.5).
+(``../shared/docs/identity-protocols.md`` §1.7, §2.5).
 """
 
 from __future__ import annotations
