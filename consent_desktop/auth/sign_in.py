@@ -168,8 +168,8 @@ class SignInFlow:
             self._token.logout()
 
     def _heard(self, change: SessionChange) -> None:
-        """The card left (the session locked): the ticket is ended at the service, off this thread, which holds
-        the session's lock."""
+        """The card left (the session locked): the ticket is ended at the service on a thread of its own, so that a
+        slow service cannot hold up the thread that reported the removal (the card watcher's)."""
         if change.state is SessionState.LOCKED:
             ticket = self._take_ticket()
             if ticket is not None:
